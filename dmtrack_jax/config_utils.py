@@ -64,7 +64,7 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Iterable[str])
         value = _parse_value(text, current)
         if current is not None and value is not None and type(value) is not type(current):
             raise ValueError(
-                f"override {item!r}: {key} is a {type(current).__name__}, "
+                f"override {item!r}: {key} expects {type(current).__name__}, "
                 f"got {type(value).__name__} {value!r}"
             )
         parent[leaf] = value

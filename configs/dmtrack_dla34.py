@@ -1,0 +1,46 @@
+"""The paper's DMTrack: DLA-34 + FPN, dynamic convolutions at integration layers 1 and 6
+(k = 4 controllers), re-id head with 128-d embeddings.
+
+Train:  dmtrack train --config configs/dmtrack_dla34.py --workdir W
+Ablate: --config.model.correlation=dw   --config.model.integration_layers=6
+"""
+
+import ml_collections
+
+
+def model_config() -> ml_collections.ConfigDict:
+    m = ml_collections.ConfigDict()
+    m.dla_levels = (1, 1, 1, 2, 2, 1)
+    m.dla_channels = (16, 32, 64, 128, 256, 512)
+    m.fpn_channels = 256
+    m.strides = (8, 16, 32)
+    m.head_channels = 256
+    m.encoder_channels = 32
+    m.num_convs = 4
+    m.gn_groups = 32
+    m.num_classes = 2
+    # Table 1 ablations: correlation in {dc, cc, dw, hp}; integration layers any non-empty
+    # subset of 1..6 (1 after the neck, 2-5 after each tower conv, 6 after the encoder).
+    m.correlation = "dc"
+    m.integration_layers = (1, 6)
+    m.roi_size = 7
+    m.roi_sampling_ratio = 2
+    m.finest_scale = 56.0
+    # The released controllers' 1x1 conv has padding 1 (pooled value (49/81) W mean(z) + b).
+    m.controller_padding_quirk = False
+    m.reid_dim = 128
+    m.reid_hidden = 0
+    m.dtype = "float32"  # compute dtype; "bfloat16" for bf16 compute with f32 params
+    m.param_dtype = "float32"
+    return m
+
+
+def get_config(arg=None) -> ml_collections.ConfigDict:
+    del arg
+    config = ml_collections.ConfigDict()
+    config.name = "dmtrack_dla34"
+    config.seed = 0
+    config.model = model_config()
+    # Inference canvas: frames are resized keeping ratio to fit (W, H) = (736, 512).
+    config.input_size = (512, 736)
+    return config

@@ -1,0 +1,1 @@
+"""Per-image array ops (vmapped by callers): DCNv2, RoIAlign, correlations, boxes."""

@@ -1,0 +1,42 @@
+"""The `dmtrack` entry point and config overrides."""
+
+import pathlib
+
+import pytest
+
+from configs import tiny
+from dmtrack_jax import cli
+from dmtrack_jax.config_utils import apply_overrides, load_config_file
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 0
+    assert "usage: dmtrack" in capsys.readouterr().out
+
+
+def test_overrides_are_type_checked(tmp_path):
+    config = tiny.get_config()
+    apply_overrides(config, ["--config.model.correlation=dw", "--config.model.integration_layers=6",
+                             "--config.model.finest_scale=40"])
+    assert config.model.correlation == "dw"
+    assert config.model.integration_layers == (6,)
+    assert config.model.finest_scale == 40.0
+    with pytest.raises(ValueError, match="unknown config field 'model.nope'"):
+        apply_overrides(config, ["--config.model.nope=1"])
+    with pytest.raises(ValueError, match="reid_dim expects int"):
+        apply_overrides(config, ["--config.model.reid_dim=abc"])
+
+
+def test_config_files_load_by_path():
+    configs_dir = pathlib.Path(__file__).resolve().parents[1] / "configs"
+    config = load_config_file(str(configs_dir / "dmtrack_gs_official.py"))
+    assert config.model.reid_dim == 0 and config.model.controller_padding_quirk
+    with pytest.raises(FileNotFoundError, match="nowhere.py"):
+        load_config_file(str(configs_dir / "nowhere.py"))
