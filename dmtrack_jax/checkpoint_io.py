@@ -1,0 +1,75 @@
+"""Exported model checkpoints: a folder that `dmtrack track --checkpoint DIR` reads directly.
+
+Layout:
+  DIR/config.json       the full resolved ml_collections config (JSON)
+  DIR/variables/        an orbax checkpoint of {"params": ..., "batch_stats": ...}
+Both `dmtrack convert` (imported PyTorch weights) and training exports write this layout.
+A training workdir (orbax CheckpointManager steps) is resolved by the training module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+CONFIG_FILE = "config.json"
+VARIABLES_DIR = "variables"
+
+
+def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _to_numpy_tree(tree):
+    return jax.tree_util.tree_map(lambda x: np.asarray(x), tree)
+
+
+def save_exported(directory: str | os.PathLike, variables, config: ml_collections.ConfigDict):
+    """Writes variables + config under `directory` (created; an existing export is replaced)."""
+    directory = pathlib.Path(directory).absolute()
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / VARIABLES_DIR
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(target, _to_numpy_tree(dict(variables)), force=True)
+    checkpointer.wait_until_finished()
+    write_json_atomic(directory / CONFIG_FILE, json.loads(config.to_json_best_effort()))
+
+
+def is_exported(directory: str | os.PathLike) -> bool:
+    directory = pathlib.Path(directory)
+    return (directory / CONFIG_FILE).is_file() and (directory / VARIABLES_DIR).is_dir()
+
+
+def load_exported(directory: str | os.PathLike):
+    """Returns (variables, config) from an exported folder."""
+    directory = pathlib.Path(directory).absolute()
+    if not is_exported(directory):
+        raise FileNotFoundError(
+            f"{directory} is not an exported checkpoint (expected {CONFIG_FILE} and "
+            f"{VARIABLES_DIR}/ inside)")
+    with open(directory / CONFIG_FILE) as f:
+        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    variables = ocp.StandardCheckpointer().restore(directory / VARIABLES_DIR)
+    return variables, config
+
+
+def _lists_to_tuples(node):
+    """JSON turns tuples into lists; configs use tuples for fixed-size fields."""
+    if isinstance(node, dict):
+        return {k: _lists_to_tuples(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return tuple(_lists_to_tuples(v) for v in node)
+    return node
