@@ -1,0 +1,115 @@
+"""The jitted network side of online tracking.
+
+Frames are resized keeping their aspect ratio to fit the inference size (the paper's 736x512)
+and pasted into a FIXED canvas of that size rounded up to a multiple of 32, so every frame of
+every video has one shape and the step compiles once per (canvas, batch size). Frame 1 builds
+the kernels once (no template update); every later frame runs one call that returns up to 100
+NMS'd candidates with scores and re-id embeddings, for B sequences at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import cv2
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dmtrack_jax.ops.boxes import check_template_boxes
+from dmtrack_jax.ops.postprocess import sample_embeddings, select_candidates
+
+# ImageNet RGB statistics used by the released training pipeline.
+PIXEL_MEAN = np.array([123.675, 116.28, 103.53], np.float32)
+PIXEL_STD = np.array([58.395, 57.12, 57.375], np.float32)
+
+
+def canvas_size(input_hw: Sequence[int], multiple: int = 32) -> tuple[int, int]:
+    h, w = input_hw
+    return int(-(-h // multiple) * multiple), int(-(-w // multiple) * multiple)
+
+
+def preprocess_frame(frame_rgb: np.ndarray, input_hw: Sequence[int]):
+    """uint8 RGB frame (H0, W0, 3) -> (normalised canvas (Hc, Wc, 3) float32, scale)."""
+    if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
+        raise ValueError(f"expected an RGB frame (H, W, 3), got shape {frame_rgb.shape}")
+    h0, w0 = frame_rgb.shape[:2]
+    max_h, max_w = input_hw
+    scale = min(max_h / h0, max_w / w0)
+    new_w = max(1, min(max_w, int(round(w0 * scale))))
+    new_h = max(1, min(max_h, int(round(h0 * scale))))
+    resized = cv2.resize(frame_rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    ch, cw = canvas_size(input_hw)
+    canvas = np.zeros((ch, cw, 3), np.float32)
+    canvas[:new_h, :new_w] = (resized.astype(np.float32) - PIXEL_MEAN) / PIXEL_STD
+    # Exact per-axis scales (rounding makes them differ slightly from `scale`).
+    return canvas, np.array([new_w / w0, new_h / h0, new_w / w0, new_h / h0])
+
+
+@dataclasses.dataclass
+class FrameCandidates:
+    """Candidates of B frames, in canvas pixels: boxes (B, K, 4), scores/valid (B, K), emb (B, K, D)."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    valid: np.ndarray
+    embeddings: np.ndarray
+
+
+class NetworkStep:
+    """Holds the model and its variables; `encode` once per sequence, `detect` per frame."""
+
+    def __init__(self, model, variables, tracker_config):
+        self.model = model
+        self.variables = variables
+        self.config = tracker_config
+        self.strides = tuple(model.strides)
+        self.has_reid = model.reid_dim > 0
+        self._encode = jax.jit(self._encode_fn)
+        self._detect = jax.jit(self._detect_fn)
+
+    def _encode_fn(self, variables, canvases, boxes):
+        kernels = self.model.apply(variables, canvases, boxes[:, None, :],
+                                   method=self.model.encode_template)
+        if self.has_reid:
+            embedding_map = self.model.apply(variables, canvases, method=self.model.embed)
+            embedding = jax.vmap(sample_embeddings)(embedding_map, boxes[:, None, :])[:, 0]
+        else:
+            embedding = jnp.zeros((canvases.shape[0], 1), jnp.float32)
+        return kernels, embedding
+
+    def _detect_fn(self, variables, canvases, kernels):
+        out = self.model.apply(variables, canvases, kernels, method=self.model.detect,
+                               with_embeddings=self.has_reid)
+        c = self.config
+
+        def per_image(cls, reg, ctr):
+            return select_candidates(cls, reg, ctr, self.strides, c.pre_nms_top_k,
+                                     c.nms_iou_threshold, c.max_detections,
+                                     c.candidate_min_score)
+
+        first_target = lambda maps: tuple(m[:, 0] for m in maps)  # noqa: E731 (T = 1)
+        boxes, scores, valid = jax.vmap(per_image)(
+            first_target(out["cls"]), first_target(out["reg"]), first_target(out["ctr"]))
+        if self.has_reid:
+            embeddings = jax.vmap(sample_embeddings)(out["embeddings"], boxes)
+        else:
+            embeddings = jnp.zeros(boxes.shape[:2] + (1,), jnp.float32)
+        return boxes, scores, valid, embeddings
+
+    def encode(self, canvases: np.ndarray, boxes_xyxy: np.ndarray):
+        """Canvases (B, Hc, Wc, 3) and one box per sequence (B, 4), canvas pixels.
+
+        Returns (kernels, first-frame target embeddings (B, D)).
+        """
+        check_template_boxes(np.asarray(boxes_xyxy)[:, None, :], canvases.shape[1:3])
+        kernels, embedding = self._encode(self.variables, jnp.asarray(canvases),
+                                          jnp.asarray(boxes_xyxy, jnp.float32))
+        return kernels, np.asarray(embedding)
+
+    def detect(self, canvases: np.ndarray, kernels) -> FrameCandidates:
+        boxes, scores, valid, embeddings = jax.device_get(
+            self._detect(self.variables, jnp.asarray(canvases), kernels))
+        return FrameCandidates(np.asarray(boxes, np.float64), np.asarray(scores, np.float64),
+                               np.asarray(valid), np.asarray(embeddings, np.float64))
