@@ -35,12 +35,45 @@ def model_config() -> ml_collections.ConfigDict:
     return m
 
 
+def loss_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.focal_alpha = 0.25
+    c.focal_gamma = 2.0
+    c.center_sampling_radius = 1.5
+    c.regress_ranges = ((-1.0, 64.0), (64.0, 128.0), (128.0, 1e8))
+    c.num_ids = 14455  # training identities; must cover every id label of the re-id data
+    return c
+
+
+def train_config() -> ml_collections.ConfigDict:
+    t = ml_collections.ConfigDict()
+    t.steps = 360_000
+    t.batch_size = 16  # global SOT pairs per step
+    t.reid_every = 2  # every 2nd step is an identity batch (0: detection only)
+    t.log_every = 50
+    t.checkpoint_every = 5_000
+    t.keep_checkpoints = 3
+    t.async_checkpointing = True
+    t.eval_every = 20_000  # track a few synthetic validation sequences, log success AUC
+    t.eval_sequences = 4
+    return t
+
+
 def get_config(arg=None) -> ml_collections.ConfigDict:
     del arg
     config = ml_collections.ConfigDict()
     config.name = "dmtrack_dla34"
     config.seed = 0
     config.model = model_config()
+    config.loss = loss_config()
+    config.train = train_config()
+    config.mesh = ml_collections.ConfigDict({"model_axis": 1})
+    # Multi-host: set enabled=True; with an empty coordinator address JAX reads the cluster
+    # environment (TPU pods, SLURM); otherwise give address, process count and id.
+    config.distributed = ml_collections.ConfigDict({
+        "enabled": False, "coordinator_address": "", "num_processes": 1, "process_id": 0,
+        "local_device_ids": ()})
+    config.init = ml_collections.ConfigDict({"dla34_imagenet": ""})
     # Inference canvas: frames are resized keeping ratio to fit (W, H) = (736, 512).
     config.input_size = (512, 736)
     return config

@@ -73,3 +73,28 @@ def _lists_to_tuples(node):
     if isinstance(node, list):
         return tuple(_lists_to_tuples(v) for v in node)
     return node
+
+
+def load_for_inference(path: str | os.PathLike):
+    """(variables, config) from an exported folder OR a training workdir (its newest step)."""
+    path = pathlib.Path(path).absolute()
+    if is_exported(path):
+        return load_exported(path)
+    checkpoints = path / "checkpoints"
+    if not ((path / CONFIG_FILE).is_file() and checkpoints.is_dir()):
+        raise FileNotFoundError(
+            f"--checkpoint {path}: neither an exported checkpoint ({CONFIG_FILE} + "
+            f"{VARIABLES_DIR}/) nor a training workdir ({CONFIG_FILE} + checkpoints/)")
+    with open(path / CONFIG_FILE) as f:
+        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    with ocp.CheckpointManager(checkpoints) as manager:
+        step = manager.latest_step()
+        if step is None:
+            raise FileNotFoundError(f"training workdir {path} has no finished checkpoint yet")
+        restored = manager.restore(step, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore()))
+    state = restored.state
+    variables = {"params": state["params"]["model"]}
+    if state.get("batch_stats"):
+        variables["batch_stats"] = state["batch_stats"]
+    return variables, config

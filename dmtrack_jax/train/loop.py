@@ -1,0 +1,169 @@
+"""The training loop: `train_and_evaluate(config, workdir, ...)`.
+
+Resumes automatically from the newest checkpoint in `workdir` (and says so), checkpoints params,
+optimiser state, step, rng and the data iterators' states with an async orbax
+CheckpointManager, writes metrics as JSON lines with the resolved config beside them (process 0
+only), shows a progress bar, runs an optional evaluation hook, and stops on a non-finite loss
+naming the step, with the last good checkpoint left intact.
+
+The loop takes its data iterators as arguments: the library never imports `data_pipelines`
+(the CLI, the composition root, builds them). An iterator whose position should survive a
+restart exposes `get_state()` / `set_state(state)` (grain iterators do).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import pathlib
+import time
+from typing import Any, Callable, Iterator, Optional
+
+import jax
+import orbax.checkpoint as ocp
+from tqdm import tqdm
+
+from dmtrack_jax.checkpoint_io import write_json_atomic
+from dmtrack_jax.models import build_model
+from dmtrack_jax.train import sharding as shd
+from dmtrack_jax.train.optimizer import make_optimizer
+from dmtrack_jax.train.step import create_train_state, make_train_steps, to_host_metrics
+
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a step produced a NaN/inf loss; the state was not updated by that step."""
+
+
+class MetricWriter:
+    """JSON lines in the workdir, written by process 0 only."""
+
+    def __init__(self, workdir: pathlib.Path):
+        self.path = workdir / METRICS_FILE
+        self.enabled = jax.process_index() == 0
+
+    def write(self, step: int, metrics: dict, kind: str = "train") -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": step, "kind": kind, **metrics}) + "\n")
+
+
+def _iterator_state(iterator) -> Any:
+    if iterator is None or not hasattr(iterator, "get_state"):
+        return None
+    state = iterator.get_state()
+    return {"bytes": state.decode()} if isinstance(state, bytes) else {"state": state}
+
+
+def _restore_iterator(iterator, saved) -> None:
+    if iterator is None or saved is None or not hasattr(iterator, "set_state"):
+        return
+    iterator.set_state(saved["bytes"].encode() if "bytes" in saved else saved["state"])
+
+
+def abstract_with_shardings(tree, shardings):
+    return jax.tree_util.tree_map(
+        lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), tree, shardings)
+
+
+def checkpoint_manager(workdir: pathlib.Path, config) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=config.train.keep_checkpoints,
+        enable_async_checkpointing=config.train.async_checkpointing,
+    )
+    return ocp.CheckpointManager((workdir / CHECKPOINT_DIR).absolute(), options=options)
+
+
+def latest_checkpoint_step(workdir) -> Optional[int]:
+    path = pathlib.Path(workdir) / CHECKPOINT_DIR
+    if not path.is_dir():
+        return None
+    with ocp.CheckpointManager(path.absolute()) as manager:
+        return manager.latest_step()
+
+
+def train_and_evaluate(
+    config,
+    workdir,
+    sot_iterator: Iterator[dict],
+    reid_iterator: Optional[Iterator[dict]] = None,
+    eval_fn: Optional[Callable[[Any, Any], dict]] = None,
+    progress: bool = True,
+):
+    """Trains until `config.train.steps`; returns the final TrainState."""
+    shd.maybe_initialize_distributed(config)
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if jax.process_index() == 0:
+        write_json_atomic(workdir / CONFIG_FILE, json.loads(config.to_json_best_effort()))
+
+    mesh = shd.make_mesh(config.mesh.model_axis)
+    model = build_model(config.model)
+    tx = make_optimizer(config.optim)
+    rng = jax.random.PRNGKey(config.seed)
+    state, shardings = create_train_state(model, tx, config, mesh, rng)
+    sot_step, reid_step = make_train_steps(model, tx, config, mesh, shardings)
+    if reid_step is not None and reid_iterator is None and config.train.reid_every > 0:
+        logging.warning("no identity batches given: training detection only")
+
+    manager = checkpoint_manager(workdir, config)
+    start = manager.latest_step() or 0
+    if start:
+        restored = manager.restore(start, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract_with_shardings(state, shardings)),
+            data=ocp.args.JsonRestore()))
+        state = restored.state
+        _restore_iterator(sot_iterator, restored.data.get("sot"))
+        _restore_iterator(reid_iterator, restored.data.get("reid"))
+        print(f"Resuming from step {start} (checkpoint in {workdir / CHECKPOINT_DIR})")
+
+    writer = MetricWriter(workdir)
+    steps = config.train.steps
+    reid_every = config.train.reid_every if (reid_step and reid_iterator) else 0
+    bar = tqdm(total=steps, initial=start, disable=not progress or jax.process_index() != 0,
+               desc="train", unit="step")
+    last_time, last_step = time.time(), start
+
+    def save(step_number):
+        manager.save(step_number, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state),
+            data=ocp.args.JsonSave({"sot": _iterator_state(sot_iterator),
+                                    "reid": _iterator_state(reid_iterator)})))
+
+    try:
+        for step in range(start, steps):
+            is_reid = reid_every > 0 and step % reid_every == reid_every - 1
+            local = next(reid_iterator if is_reid else sot_iterator)
+            batch = shd.global_batch(mesh, local)
+            state, metrics = (reid_step if is_reid else sot_step)(state, batch)
+            host = to_host_metrics(metrics)
+            if not math.isfinite(host["loss"]):
+                manager.wait_until_finished()
+                raise NonFiniteLossError(
+                    f"non-finite loss ({host['loss']}) at step {step + 1} "
+                    f"({'identity' if is_reid else 'SOT pair'} batch); the state was not "
+                    f"updated; last good checkpoint: step {manager.latest_step()} in "
+                    f"{workdir / CHECKPOINT_DIR}")
+            done = step + 1
+            if done % config.train.log_every == 0 or done == steps:
+                now = time.time()
+                host["steps_per_sec"] = (done - last_step) / max(now - last_time, 1e-9)
+                last_time, last_step = now, done
+                writer.write(done, host, "reid" if is_reid else "train")
+                bar.set_postfix(loss=f"{host['loss']:.4f}", sps=f"{host['steps_per_sec']:.2f}")
+            bar.update(1)
+            if done % config.train.checkpoint_every == 0 or done == steps:
+                save(done)
+            if eval_fn is not None and config.train.eval_every > 0 and (
+                    done % config.train.eval_every == 0 or done == steps):
+                writer.write(done, eval_fn(model, state), "eval")
+    finally:
+        bar.close()
+        manager.wait_until_finished()
+        manager.close()
+    return state
