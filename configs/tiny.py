@@ -5,6 +5,8 @@ dmtrack train --config configs/tiny.py --workdir W --config.train.steps=N
 
 import ml_collections
 
+from data_pipelines.config import default_data_config
+
 from configs import dmtrack_dla34
 
 
@@ -19,5 +21,26 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     m.num_convs = 4
     m.gn_groups = 4
     m.reid_dim = 16
-    config.input_size = (128, 160)
+    config.tracker.input_size = (128, 160)
+    # At these widths the untrained head predicts boxes of ~1e-3 px, an IoU far below mmdet's
+    # 1e-6 clamp, where -log(max(IoU, eps)) has no gradient: lower the clamp so it trains.
+    config.loss.iou_eps = 1e-12
+    config.loss.num_ids = 0  # 0: as many as the identity data has (set at start-up)
+
+    config.data = default_data_config("tiny")  # synthetic sequences, 128x160 canvases
+    t = config.train
+    t.steps = 2000
+    t.batch_size = 4
+    t.reid_every = 4  # every 4th step is an identity batch
+    t.log_every = 10
+    t.checkpoint_every = 200
+    t.eval_every = 500
+    t.eval_sequences = 2
+    t.eval_frames = 40
+    o = config.optim
+    o.learning_rate = 0.01
+    o.warmup = "linear"
+    o.warmup_steps = 50
+    o.warmup_ratio = 0.1
+    o.decay_steps = (1500, 1800)
     return config

@@ -12,25 +12,16 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
-from typing import Any
 
 import jax
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from dmtrack_jax.fileio import write_json_atomic  # noqa: F401  (re-exported)
+
 CONFIG_FILE = "config.json"
 VARIABLES_DIR = "variables"
-
-
-def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
 
 
 def _to_numpy_tree(tree):

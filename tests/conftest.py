@@ -11,6 +11,6 @@ from dmtrack_jax.models import build_model, init_variables
 def tiny_setup():
     config = tiny.get_config()
     model = build_model(config.model)
-    h, w = config.input_size
+    h, w = config.tracker.input_size
     variables = jax.jit(lambda rng: init_variables(model, rng, (h, w)))(jax.random.PRNGKey(0))
     return config, model, variables

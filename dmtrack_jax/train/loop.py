@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Iterator, Optional
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from tqdm import tqdm
 
@@ -64,6 +65,15 @@ def _restore_iterator(iterator, saved) -> None:
     if iterator is None or saved is None or not hasattr(iterator, "set_state"):
         return
     iterator.set_state(saved["bytes"].encode() if "bytes" in saved else saved["state"])
+
+
+def check_identity_labels(ids, num_ids: int, step: int) -> None:
+    """Labels must be -1 (unknown) or in [0, num_ids): out of range would be silently clipped."""
+    ids = np.asarray(ids)
+    bad = ids[(ids < -1) | (ids >= num_ids)]
+    if bad.size:
+        raise ValueError(f"identity batch at step {step} has label {int(bad[0])} outside "
+                         f"[-1, loss.num_ids={num_ids}); raise loss.num_ids to cover the data")
 
 
 def abstract_with_shardings(tree, shardings):
@@ -139,6 +149,8 @@ def train_and_evaluate(
         for step in range(start, steps):
             is_reid = reid_every > 0 and step % reid_every == reid_every - 1
             local = next(reid_iterator if is_reid else sot_iterator)
+            if is_reid:
+                check_identity_labels(local["ids"], config.loss.num_ids, step + 1)
             batch = shd.global_batch(mesh, local)
             state, metrics = (reid_step if is_reid else sot_step)(state, batch)
             host = to_host_metrics(metrics)

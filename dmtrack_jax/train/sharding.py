@@ -13,7 +13,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
 # Dense kernels at least this large are sharded over `model` (only the controllers qualify).
 MODEL_SHARD_MIN_SIZE = 1 << 20
@@ -40,11 +40,22 @@ def maybe_initialize_distributed(config) -> None:
                  jax.device_count())
 
 
-def make_mesh(model_axis: int = 1) -> Mesh:
-    devices = jax.device_count()
-    if model_axis < 1 or devices % model_axis:
-        raise ValueError(f"mesh.model_axis={model_axis} does not divide {devices} devices")
-    return jax.make_mesh((devices // model_axis, model_axis), ("data", "model"))
+def make_mesh(model_axis: int = 1, devices=None) -> Mesh:
+    """A (data, model) mesh over all devices (of all processes), or over `devices`."""
+    if devices is None:
+        count = jax.device_count()
+    else:
+        devices = list(devices)
+        count = len(devices)
+    if model_axis < 1 or count % model_axis:
+        raise ValueError(f"mesh.model_axis={model_axis} does not divide {count} devices")
+    shape = (count // model_axis, model_axis)
+    # Auto axes: the shardings are given at the jit boundary and XLA propagates them inside
+    # (the model code is written per example and does not annotate shardings itself).
+    auto = (AxisType.Auto, AxisType.Auto)
+    if devices is None:
+        return jax.make_mesh(shape, ("data", "model"), axis_types=auto)
+    return Mesh(np.asarray(devices).reshape(shape), ("data", "model"), axis_types=auto)
 
 
 def _param_spec(path, leaf, model_axis: int) -> P:

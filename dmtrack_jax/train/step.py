@@ -56,11 +56,11 @@ def init_state_fn(model, tx: optax.GradientTransformation, config) -> Callable:
         params = {"model": variables["params"]}
         if reid_dim > 0:
             params["reid_classifier"] = {
-                "kernel": jax.random.normal(cls_rng, (reid_dim, num_ids)) * 0.01,
-                "bias": jnp.zeros((num_ids,)),
+                "kernel": jax.random.normal(cls_rng, (reid_dim, num_ids), jnp.float32) * 0.01,
+                "bias": jnp.zeros((num_ids,), jnp.float32),
             }
-            params["uncertainty"] = {"s_det": jnp.asarray(S_DET_INIT),
-                                     "s_id": jnp.asarray(S_ID_INIT)}
+            params["uncertainty"] = {"s_det": jnp.asarray(S_DET_INIT, jnp.float32),
+                                     "s_id": jnp.asarray(S_ID_INIT, jnp.float32)}
         return TrainState(step=jnp.asarray(0, jnp.int32), params=params,
                           batch_stats=variables.get("batch_stats", {}),
                           opt_state=tx.init(params), rng=state_rng)
@@ -68,13 +68,19 @@ def init_state_fn(model, tx: optax.GradientTransformation, config) -> Callable:
     return init
 
 
+_INIT_CACHE: dict = {}
+
+
 def create_train_state(model, tx, config, mesh, rng):
     """Initialises the state directly into its shardings (shape first, then a jitted init)."""
-    init = init_state_fn(model, tx, config)
-    shapes = jax.eval_shape(init, rng)
-    shardings = shd.state_shardings(mesh, shapes)
-    state = jax.jit(init, out_shardings=shardings)(rng)
-    return state, shardings
+    key = _cache_key(config, mesh)
+    if key not in _INIT_CACHE:
+        init = init_state_fn(model, tx, config)
+        shapes = jax.eval_shape(init, rng)
+        shardings = shd.state_shardings(mesh, shapes)
+        _INIT_CACHE[key] = (jax.jit(init, out_shardings=shardings), shardings)
+    init, shardings = _INIT_CACHE[key]
+    return init(rng), shardings
 
 
 def _apply_if_finite(state: TrainState, loss, grads, new_batch_stats, tx) -> TrainState:
@@ -97,9 +103,8 @@ def sot_loss_fn(model, config, params, batch_stats, batch):
         variables, batch["template_image"], batch["template_boxes"], batch["search_image"],
         batch["box_valid"], train=True, mutable=["batch_stats"])
     outputs = jax.tree_util.tree_map(lambda x: x.astype(jnp.float32), outputs)
-    canvas_hw = batch["search_image"].shape[1:3]
     det, parts = losses.detection_loss(outputs, batch["search_boxes"], batch["box_valid"],
-                                       canvas_hw, config.loss)
+                                       config.loss, tuple(model.strides))
     total = det
     if "uncertainty" in params:
         s_det = params["uncertainty"]["s_det"]
@@ -144,11 +149,25 @@ SOT_KEYS = ("template_image", "template_boxes", "search_image", "search_boxes", 
 REID_KEYS = ("image", "boxes", "ids", "box_valid")
 
 
+_STEP_CACHE: dict = {}
+
+
+def _cache_key(config, mesh) -> tuple:
+    # Everything the traced step depends on: model, loss, optimiser (and the mesh).
+    parts = tuple(config[k].to_json() for k in ("model", "loss", "optim"))
+    return parts + (mesh.shape_tuple, tuple(d.id for d in mesh.devices.flat))
+
+
 def make_train_steps(model, tx, config, mesh, state_shardings):
-    sot = make_step(sot_loss_fn, model, tx, config, mesh, state_shardings, SOT_KEYS)
-    reid = (make_step(reid_loss_fn, model, tx, config, mesh, state_shardings, REID_KEYS)
-            if config.model.reid_dim > 0 else None)
-    return sot, reid
+    """(sot_step, reid_step or None); cached per (config, mesh) so that a process that trains
+    several times (tests, restarts within one process) compiles each step only once."""
+    key = _cache_key(config, mesh)
+    if key not in _STEP_CACHE:
+        sot = make_step(sot_loss_fn, model, tx, config, mesh, state_shardings, SOT_KEYS)
+        reid = (make_step(reid_loss_fn, model, tx, config, mesh, state_shardings, REID_KEYS)
+                if config.model.reid_dim > 0 else None)
+        _STEP_CACHE[key] = (sot, reid)
+    return _STEP_CACHE[key]
 
 
 def to_host_metrics(metrics) -> dict:

@@ -101,7 +101,7 @@ def jitted(tiny_setup):
 def test_vmapped_head_equals_a_python_loop_over_targets(tiny_setup, jitted):
     config, model, variables = tiny_setup
     encode, detect = jitted
-    h, w = config.input_size
+    h, w = config.tracker.input_size
     rng = np.random.default_rng(0)
     images = jnp.asarray(rng.normal(size=(2, h, w, 3)), jnp.float32)
     boxes = jnp.asarray(_boxes(rng, 2, 3, (h, w)))
@@ -130,7 +130,7 @@ def test_vmapped_head_equals_a_python_loop_over_targets(tiny_setup, jitted):
 @pytest.mark.parametrize("targets", [1, 8])
 def test_tiny_config_runs_jitted_with_finite_outputs(tiny_setup, targets):
     config, model, variables = tiny_setup
-    h, w = config.input_size
+    h, w = config.tracker.input_size
     rng = np.random.default_rng(targets)
     forward = jax.jit(lambda v, ti, tb, si, valid: model.apply(v, ti, tb, si, valid,
                                                                with_embeddings=True))
@@ -162,7 +162,7 @@ def test_tiny_config_runs_jitted_with_finite_outputs(tiny_setup, targets):
 ])
 def test_bad_template_boxes_raise_value_error_naming_the_box(tiny_setup, box, message):
     config, model, variables = tiny_setup
-    h, w = config.input_size
+    h, w = config.tracker.input_size
     boxes = np.array([[[5.0, 5.0, 40.0, 40.0], box]], np.float32)
     with pytest.raises(ValueError, match=message) as err:
         model.apply(variables, jnp.zeros((1, h, w, 3)), jnp.asarray(boxes),

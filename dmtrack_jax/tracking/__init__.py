@@ -1,0 +1,1 @@
+"""Online tracking: the jitted network step (network.py) and the host-side association."""

@@ -1,0 +1,325 @@
+"""Host-side association: which candidate of a frame is the target (paper 3.5, Table 1).
+
+Three selection modes, the rows of the paper's Table 1:
+  * `top1`: the highest-scoring candidate (the released tracker).
+  * `position`: among the `position_top_k` best, the one nearest to the last target box.
+  * `reid`: MOT philosophy. Every candidate is tracked as a tracklet (FairMOT-style stages),
+    so look-alike distractors are held by their own tracklets and cannot take the target's
+    place; the target is the tracklet created from frame 1's box. When that tracklet is lost,
+    the unclaimed candidates are searched for a re-detection by appearance against the
+    target's first-frame and smoothed embeddings.
+Every mode reports a confidence per frame; below `absent_confidence` the target is judged
+absent and the reported box is the last one.
+
+Without a re-id head (the released GS config) the embeddings are zero vectors of width 1;
+`reid` then associates by gated motion + IoU and re-detects by score instead of appearance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+from dmtrack_jax.tracking.config import check_tracker_config
+from dmtrack_jax.tracking.kalman import KalmanFilter, xyxy_to_xyah
+from dmtrack_jax.tracking.matching import (cosine_distance, fuse_motion, iou_distance,
+                                           linear_assignment, normalize_rows)
+from dmtrack_jax.tracking.tracklets import LOST, TRACKED, TrackletPool
+
+
+@dataclasses.dataclass
+class Candidates:
+    """The detections of ONE frame in frame pixels: boxes (N, 4) x1, y1, x2, y2, scores (N,)
+    in [0, 1], embeddings (N, D) L2-normalised. N may be 0."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    embeddings: np.ndarray
+
+    def __post_init__(self):
+        boxes = np.asarray(self.boxes, dtype=np.float64)
+        scores = np.asarray(self.scores, dtype=np.float64)
+        embeddings = np.asarray(self.embeddings, dtype=np.float64)
+        if boxes.size == 0:
+            boxes = boxes.reshape(0, 4)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"Candidates.boxes must be (N, 4) x1,y1,x2,y2, got {boxes.shape}")
+        n = boxes.shape[0]
+        scores = scores.reshape(-1) if scores.ndim <= 1 else scores
+        if scores.shape != (n,):
+            raise ValueError(f"Candidates.scores must be ({n},) for {n} boxes, got "
+                             f"{scores.shape}")
+        if embeddings.size == 0 and n == 0:
+            embeddings = embeddings.reshape(0, embeddings.shape[-1] if embeddings.ndim == 2
+                                            else 1)
+        if embeddings.ndim != 2 or embeddings.shape[0] != n:
+            raise ValueError(f"Candidates.embeddings must be ({n}, D) for {n} boxes, got "
+                             f"{embeddings.shape}")
+        for name, value in (("boxes", boxes), ("scores", scores), ("embeddings", embeddings)):
+            if not np.all(np.isfinite(value)):
+                bad = np.argwhere(~np.isfinite(value))[0]
+                raise ValueError(f"Candidates.{name} has a NaN or infinite value at index "
+                                 f"{tuple(int(i) for i in bad)}")
+        self.boxes, self.scores, self.embeddings = boxes, scores, embeddings
+
+    def __len__(self) -> int:
+        return self.boxes.shape[0]
+
+    @classmethod
+    def empty(cls, embedding_dim: int = 1) -> "Candidates":
+        return cls(np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, embedding_dim)))
+
+    def subset(self, index) -> "Candidates":
+        return Candidates(self.boxes[index], self.scores[index], self.embeddings[index])
+
+
+class TargetAssociator:
+    """Follows ONE target through a sequence of candidate sets (one per frame)."""
+
+    def __init__(self, config):
+        check_tracker_config(config)
+        self.config = config
+        self.mode = config.selection_mode
+        self.kalman = KalmanFilter(config.kalman_std_weight_position,
+                                   config.kalman_std_weight_velocity)
+        self.frame = 0
+        self.target_box = None
+        self.pool = None
+        self.target_id = -1
+        self.first_embedding = None
+        self.has_appearance = False
+        self.target_lost_since = None  # frame at which the target tracklet was first unmatched
+        self._others = np.zeros((0, 4))  # boxes of non-target candidates ('top1'/'position')
+
+    # ------------------------------------------------------------------ public API
+    def initialize(self, box_xyxy, embedding) -> None:
+        """Frame 1: the target tracklet from the given box; it keeps `embedding` for life."""
+        box = np.asarray(box_xyxy, dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not np.all(np.isfinite(box)):
+            raise ValueError(f"initial box must be 4 finite numbers x1,y1,x2,y2, got {box_xyxy!r}")
+        if box[2] <= box[0] or box[3] <= box[1]:
+            raise ValueError(f"initial box {box.tolist()} has zero or negative size")
+        embedding = np.asarray(embedding, dtype=np.float64).reshape(-1)
+        if embedding.size == 0 or not np.all(np.isfinite(embedding)):
+            raise ValueError(f"initial embedding must be a finite non-empty vector, got shape "
+                             f"{embedding.shape}")
+        self.frame = 1
+        self.target_box = box
+        self.first_embedding = normalize_rows(embedding[None])[0]
+        # A zero vector (no re-id head) carries no appearance: fall back to motion + IoU.
+        self.has_appearance = bool(np.linalg.norm(embedding) > 1e-6)
+        self.pool = TrackletPool(self.kalman, embedding.size)
+        self.target_id = int(self.pool.add(box[None], self.first_embedding[None], self.frame,
+                                           confirmed=True)[0])
+        self.target_lost_since = None
+        self._others = np.zeros((0, 4))
+
+    def update(self, candidates: Candidates) -> tuple[np.ndarray, float]:
+        """One frame -> (box x1, y1, x2, y2, confidence).
+
+        The confidence is the chosen candidate's score; 0 when no candidate is the target.
+        Below `absent_confidence` the target is judged absent and the box is the last one
+        reported while it was present.
+        """
+        if self.pool is None:
+            raise RuntimeError("call initialize() before update()")
+        if len(candidates) and candidates.embeddings.shape[1] != self.first_embedding.size:
+            raise ValueError(f"candidate embeddings have width {candidates.embeddings.shape[1]}"
+                             f" but the first-frame embedding has {self.first_embedding.size}")
+        self.frame += 1
+        candidates = self._usable(candidates)
+        if self.mode == "reid":
+            chosen = self._associate(candidates)
+        else:
+            chosen = self._select_without_tracklets(candidates)
+        if chosen is None:
+            return self.target_box.copy(), 0.0
+        box, confidence = candidates.boxes[chosen], float(candidates.scores[chosen])
+        if confidence < self.config.absent_confidence:
+            return self.target_box.copy(), confidence
+        self.target_box = box.copy()
+        return box.copy(), confidence
+
+    def distractor_boxes(self) -> np.ndarray:
+        """(K, 4) x1, y1, x2, y2 of the distractors seen this frame (for drawing)."""
+        if self.mode != "reid" or self.pool is None:
+            return self._others.copy()
+        pool = self.pool
+        seen = ((pool.state == TRACKED) & pool.confirmed & (pool.last_frame == self.frame)
+                & (pool.ids != self.target_id))
+        return pool.boxes[seen].copy()
+
+    @property
+    def tracklet_ids(self) -> np.ndarray:
+        return np.zeros((0,), np.int64) if self.pool is None else self.pool.ids.copy()
+
+    # ------------------------------------------------------------------ helpers
+    def _usable(self, candidates: Candidates) -> Candidates:
+        """Drops low scores and degenerate boxes (every mode sees the same candidates)."""
+        b = candidates.boxes
+        keep = ((candidates.scores >= self.config.detection_min_score)
+                & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
+        usable = candidates.subset(keep)
+        # Unit length from here on, so the cost matrices need not re-normalise every call.
+        usable.embeddings = normalize_rows(usable.embeddings)
+        return usable
+
+    def _select_without_tracklets(self, candidates: Candidates):
+        if len(candidates) == 0:
+            self._others = np.zeros((0, 4))
+            return None
+        if self.mode == "top1":
+            chosen = int(np.argmax(candidates.scores))
+        else:  # 'position': nearest centre among the best few
+            best = np.argsort(-candidates.scores, kind="stable")[: self.config.position_top_k]
+            centres = 0.5 * (candidates.boxes[best, :2] + candidates.boxes[best, 2:])
+            last_centre = 0.5 * (self.target_box[:2] + self.target_box[2:])
+            chosen = int(best[np.argmin(np.sum((centres - last_centre) ** 2, axis=1))])
+        others = np.ones(len(candidates), bool)
+        others[chosen] = False
+        others &= candidates.scores >= self.config.new_track_score_threshold
+        self._others = candidates.boxes[others]
+        return chosen
+
+    def _associate(self, candidates: Candidates):
+        """The 'reid' step: three matching stages, re-detection, tracklet birth and death.
+
+        Returns the index of the target's candidate, or None when the target is not found.
+        """
+        c, pool, n = self.config, self.pool, len(candidates)
+        momentum = c.embedding_momentum if self.has_appearance else 1.0
+        pool.predict()
+        claimed_by = np.full(n, -1, np.int64)  # pool row that took each candidate
+        tracked = pool.state == TRACKED
+        target_row = pool.row_of(self.target_id)
+
+        # Stage 1: confirmed tracked + lost tracklets, appearance fused with gated motion.
+        rows = np.flatnonzero((tracked & pool.confirmed) | (pool.state == LOST))
+        det_xyah = xyxy_to_xyah(candidates.boxes)
+        gating = self.kalman.gating_distance(pool.mean[rows], pool.covariance[rows], det_xyah)
+        if self.has_appearance:
+            cost = cosine_distance(pool.embeddings[rows], candidates.embeddings, normalized=True)
+            is_target = rows == target_row
+            if np.any(is_target) and n:
+                first = cosine_distance(self.first_embedding[None], candidates.embeddings,
+                                        normalized=True)
+                cost[is_target] = np.minimum(cost[is_target], first)
+            threshold = c.embedding_match_threshold
+        else:
+            cost = iou_distance(pool.predicted_boxes(rows), candidates.boxes)
+            threshold = c.iou_match_threshold
+        cost = fuse_motion(cost, gating, c.motion_gate_threshold,
+                           c.appearance_weight if self.has_appearance else 1.0)
+        matches, left_rows, left_dets = linear_assignment(cost, threshold)
+        claimed_by[matches[:, 1]] = rows[matches[:, 0]]
+
+        # Stage 2: tracked tracklets still unmatched, by IoU with their predicted boxes.
+        rows2 = rows[left_rows]
+        rows2 = rows2[pool.state[rows2] == TRACKED]
+        cost = iou_distance(pool.predicted_boxes(rows2), candidates.boxes[left_dets])
+        matches, _, left = linear_assignment(cost, c.iou_match_threshold)
+        claimed_by[left_dets[matches[:, 1]]] = rows2[matches[:, 0]]
+        left_dets = left_dets[left]
+
+        # Stage 3: tracklets seen only once (unconfirmed), by a looser IoU.
+        rows3 = np.flatnonzero(tracked & ~pool.confirmed)
+        cost = iou_distance(pool.predicted_boxes(rows3), candidates.boxes[left_dets])
+        matches, unmatched3, _ = linear_assignment(cost, c.unconfirmed_match_threshold)
+        claimed_by[left_dets[matches[:, 1]]] = rows3[matches[:, 0]]
+        remove = np.zeros(len(pool), bool)
+        remove[rows3[unmatched3]] = True
+
+        matched_dets = np.flatnonzero(claimed_by >= 0)
+        matched_rows = claimed_by[matched_dets]
+        matched_mask = np.zeros(len(pool), bool)
+        matched_mask[matched_rows] = True
+        pool.state[tracked & pool.confirmed & ~matched_mask] = LOST
+
+        target_det = None
+        hit = np.flatnonzero(matched_rows == target_row)
+        if hit.size:
+            target_det = int(matched_dets[hit[0]])
+            self.target_lost_since = None
+        else:
+            if self.target_lost_since is None:
+                self.target_lost_since = self.frame
+            target_det = self._redetect(candidates, claimed_by)
+            if target_det is not None:
+                absorbed = claimed_by[target_det]
+                if absorbed >= 0:
+                    remove[absorbed] = True
+                    keep = matched_rows != absorbed
+                    matched_dets, matched_rows = matched_dets[keep], matched_rows[keep]
+                claimed_by[target_det] = target_row
+                pool.restart(target_row, candidates.boxes[target_det],
+                             candidates.embeddings[target_det], self.frame, momentum)
+                self.target_lost_since = None
+
+        pool.correct(matched_rows, candidates.boxes[matched_dets],
+                     candidates.embeddings[matched_dets], self.frame, momentum)
+
+        expired = ((pool.state == LOST) & (self.frame - pool.last_frame > c.lost_buffer)
+                   & (pool.ids != self.target_id))
+        pool.keep(~(remove | expired))
+
+        births = (claimed_by < 0) & (candidates.scores >= c.new_track_score_threshold)
+        if np.any(births):
+            pool.add(candidates.boxes[births], candidates.embeddings[births], self.frame,
+                     confirmed=False)
+        return target_det
+
+    def _redetect(self, candidates: Candidates, claimed_by: np.ndarray):
+        """A lost target's candidate among the unclaimed ones (and, optionally, those claimed
+        by tracklets born since the target was lost). None if nothing is convincing."""
+        c, pool = self.config, self.pool
+        eligible = claimed_by < 0
+        if c.redetect_from_new_tracklets and np.any(claimed_by >= 0):
+            owner = np.maximum(claimed_by, 0)
+            born_since = pool.start_frame[owner] >= self.target_lost_since
+            eligible |= (claimed_by >= 0) & born_since & (owner != pool.row_of(self.target_id))
+        index = np.flatnonzero(eligible)
+        if index.size == 0:
+            return None
+        if self.has_appearance:
+            target_row = pool.row_of(self.target_id)
+            references = np.stack([self.first_embedding, pool.embeddings[target_row]])
+            similarity = 1.0 - cosine_distance(references, candidates.embeddings[index],
+                                               normalized=True)
+            similarity = similarity.max(axis=0)
+            best = int(np.argmax(similarity))
+            return int(index[best]) if similarity[best] >= c.redetect_similarity_threshold else None
+        scores = candidates.scores[index]
+        best = int(np.argmax(scores))
+        return int(index[best]) if scores[best] >= c.redetect_score_threshold else None
+
+
+class BatchedAssociator:
+    """B independent `TargetAssociator`s stepped together (one per tracked sequence)."""
+
+    def __init__(self, config, batch_size: int):
+        if int(batch_size) < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        self.associators = [TargetAssociator(config) for _ in range(int(batch_size))]
+
+    def initialize(self, boxes_xyxy, embeddings) -> None:
+        b = len(self.associators)
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64)
+        embeddings = np.asarray(embeddings, dtype=np.float64)
+        if boxes.shape != (b, 4):
+            raise ValueError(f"expected {b} initial boxes (B, 4) x1,y1,x2,y2, got {boxes.shape}")
+        if embeddings.ndim != 2 or embeddings.shape[0] != b:
+            raise ValueError(f"expected {b} first-frame embeddings (B, D), got {embeddings.shape}")
+        for associator, box, embedding in zip(self.associators, boxes, embeddings):
+            associator.initialize(box, embedding)
+
+    def update(self, candidates: Sequence[Candidates]) -> tuple[np.ndarray, np.ndarray]:
+        """-> boxes (B, 4) x1, y1, x2, y2 and confidences (B,)."""
+        if len(candidates) != len(self.associators):
+            raise ValueError(f"got {len(candidates)} candidate sets for "
+                             f"{len(self.associators)} sequences")
+        results = [a.update(c) for a, c in zip(self.associators, candidates)]
+        boxes = np.stack([r[0] for r in results])
+        confidences = np.array([r[1] for r in results], dtype=np.float64)
+        return boxes, confidences

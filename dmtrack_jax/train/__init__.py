@@ -1,0 +1,1 @@
+"""Training: optimiser, sharded jitted steps, the resumable loop and the `dmtrack train` CLI."""

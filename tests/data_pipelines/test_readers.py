@@ -1,0 +1,244 @@
+"""Readers read back synthetic datasets written in each real layout, and reject bad files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from data_pipelines import readers, structures, synthetic, writers
+
+SIZE = (64, 80)
+FRAMES = 24
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return list(synthetic.iter_dataset(2, FRAMES, SEED, image_size=SIZE, num_distractors=2))
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, videos):
+    """Each layout once; the LaSOT/GOT-10k variants use `nan` rows and tab delimiters."""
+    root = tmp_path_factory.mktemp("datasets")
+    writers.write_lasot(str(root / "lasot"), videos)
+    writers.write_lasot(str(root / "lasot_nan_tab"), videos, absent_box="nan", delimiter="\t")
+    writers.write_got10k(str(root / "got10k"), videos, absent_box="nan")
+    writers.write_trackingnet(str(root / "trackingnet"), videos, delimiter="\t")
+    writers.write_mot17(str(root / "mot17"), videos)
+    writers.write_coco(str(root / "coco"), videos)
+    return root
+
+
+def _assert_target_matches(sequence: structures.Sequence, video: synthetic.SyntheticVideo) -> None:
+    assert len(sequence) == FRAMES
+    np.testing.assert_array_equal(sequence.absent, video.target_absent)
+    assert sequence.absent.sum() >= 6  # the occlusion and out-of-view periods are in there
+    # Synthetic boxes are integers, written without rounding: exact equality, NaN included.
+    np.testing.assert_array_equal(sequence.boxes, video.boxes[:, 0])
+    assert sequence.boxes.dtype == np.float64
+
+
+@pytest.mark.parametrize("layout", ["lasot", "lasot_nan_tab"])
+def test_lasot_round_trip(written, videos, layout):
+    sequences = readers.read_dataset("lasot", str(written / layout))
+    by_name = {s.name: s for s in sequences}
+    assert len(sequences) == 2
+    counts: dict[str, int] = {}
+    for video in videos:
+        counts[video.object_class] = counts.get(video.object_class, 0) + 1
+        sequence = by_name[f"{video.object_class}-{counts[video.object_class]}"]
+        assert sequence.dataset == "lasot" and sequence.object_class == video.object_class
+        _assert_target_matches(sequence, video)
+        image = structures.load_frame(sequence.frame_paths[5])
+        assert image.shape == (*SIZE, 3) and image.dtype == np.uint8
+        # JPEG q95 4:4:4: small mean error against the rendered RGB frame, and far smaller than
+        # with the channels swapped (catches an RGB/BGR mix-up).
+        error = np.abs(image.astype(np.float64) - video.frames[5]).mean()
+        swapped = np.abs(image[..., ::-1].astype(np.float64) - video.frames[5]).mean()
+        assert error < 4.5 and error < 0.4 * swapped
+
+
+def test_got10k_round_trip_with_cover_labels(written, videos):
+    sequences = readers.read_dataset("got10k", str(written / "got10k"), split="train")
+    assert [s.name for s in sequences] == ["GOT-10k_Train_000001", "GOT-10k_Train_000002"]
+    for index, (sequence, video) in enumerate(zip(sequences, videos), start=1):
+        _assert_target_matches(sequence, video)
+        expected_cover = np.clip(np.ceil(video.visibility[:, 0] * 8), 1, 8)
+        expected_cover[video.target_absent] = 0
+        np.testing.assert_array_equal(sequence.cover, expected_cover)
+        assert sequence.object_class == video.object_class
+        assert sequence.frame_paths[0].endswith(os.path.join(f"GOT-10k_Train_{index:06d}", "00000001.jpg"))
+
+
+def test_trackingnet_round_trip_tab_delimited(written, videos):
+    sequences = readers.read_dataset("trackingnet", str(written / "trackingnet"))
+    assert [s.name for s in sequences] == ["synth_00000", "synth_00001"]
+    for sequence, video in zip(sequences, videos):
+        _assert_target_matches(sequence, video)
+        assert os.path.basename(sequence.frame_paths[0]) == "0.jpg"
+        assert os.path.isfile(sequence.frame_paths[-1])
+
+
+def test_mot17_round_trip_identities_and_ignored_rows(written, videos):
+    sequences = readers.read_dataset("mot17", str(written / "mot17"))
+    assert [s.name for s in sequences] == ["SYNTH-01", "SYNTH-02"]
+    all_ids = []
+    for sequence, video in zip(sequences, videos):
+        assert sequence.ids_are_identities and sequence.image_size == SIZE
+        assert sorted(sequence.tracks) == video.ids.tolist()  # occluders (class 9, flag 0) dropped
+        for k, identity in enumerate(video.ids):
+            expected = np.where(video.visible[:, k, None], video.full_boxes[:, k], np.nan)
+            np.testing.assert_array_equal(sequence.tracks[int(identity)], expected)
+        all_ids.extend(sequence.tracks)
+        assert os.path.basename(sequence.frame_paths[0]) == "000001.jpg"
+    assert len(set(all_ids)) == len(all_ids) == 6
+
+
+def test_coco_round_trip_and_logged_skips(written, videos, tmp_path, caplog):
+    root = tmp_path / "coco"
+    shutil.copytree(written / "coco", root)
+    path = root / "annotations" / "instances_train2017.json"
+    document = json.loads(path.read_text())
+    original_count = len(document["images"])
+    document["annotations"] += [
+        {"id": 9001, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "iscrowd": 1},
+        {"id": 9002, "image_id": 1, "category_id": 1, "bbox": [1, 1, 0, 5], "iscrowd": 0},
+    ]
+    path.write_text(json.dumps(document))
+    with caplog.at_level(logging.INFO, logger="data_pipelines.readers"):
+        sequences = readers.read_dataset("coco", str(root))
+    assert "skipped 1 crowd and 1 degenerate boxes" in caplog.text
+    frames_with_objects = [(v, t) for v in videos for t in range(FRAMES) if v.visible[t].any()]
+    assert len(sequences) == len(frames_with_objects) <= original_count
+    for sequence, (video, t) in zip(sequences, frames_with_objects):
+        assert not sequence.ids_are_identities and len(sequence) == 1
+        got = np.concatenate(list(sequence.tracks.values()))
+        np.testing.assert_array_equal(got, video.boxes[t][video.visible[t]])
+        assert set(sequence.track_classes.values()) == {video.object_class}
+
+
+def test_annotations_only_never_needs_images(written, tmp_path):
+    root = tmp_path / "lasot"
+    shutil.copytree(written / "lasot", root)
+    for directory, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".jpg"):
+                os.remove(os.path.join(directory, name))
+    sequences = readers.read_dataset("lasot", str(root), annotations_only=True)
+    assert len(sequences) == 2 and all(len(s) == FRAMES for s in sequences)
+    with pytest.raises(FileNotFoundError, match=r"24 of 24 frames missing, first .*00000001\.jpg"):
+        readers.read_dataset("lasot", str(root))
+
+
+def _lasot_copy(written, tmp_path):
+    root = tmp_path / "lasot"
+    shutil.copytree(written / "lasot", root)
+    sequence_dir = sorted(p for p in root.glob("*/*") if p.is_dir())[0]
+    return root, sequence_dir
+
+
+@pytest.mark.parametrize(
+    "replacement, message",
+    [
+        ("1,2,abc,4", r"groundtruth\.txt:3: not a number"),
+        ("1,2,3", r"groundtruth\.txt:3: expected 4 values, got 3"),
+        ("1,2,-3,4", r"groundtruth\.txt:3: negative box size w=-3"),
+        ("1,2,inf,4", r"groundtruth\.txt:3: infinite"),
+    ],
+)
+def test_malformed_box_line_names_file_and_line(written, tmp_path, replacement, message):
+    root, sequence_dir = _lasot_copy(written, tmp_path)
+    path = sequence_dir / "groundtruth.txt"
+    lines = path.read_text().splitlines()
+    lines[2] = replacement
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=message):
+        readers.read_dataset("lasot", str(root))
+
+
+def test_flag_count_mismatch_and_bad_label_are_errors(written, tmp_path):
+    root, sequence_dir = _lasot_copy(written, tmp_path)
+    path = sequence_dir / "out_of_view.txt"
+    path.write_text(",".join(["0"] * (FRAMES - 1)) + "\n")
+    with pytest.raises(ValueError, match=r"out_of_view\.txt: 23 labels but groundtruth has 24"):
+        readers.read_dataset("lasot", str(root))
+    path.write_text(",".join(["0"] * (FRAMES - 1) + ["2"]) + "\n")
+    with pytest.raises(ValueError, match=r"out_of_view\.txt:1: label 2 outside 0\.\.1"):
+        readers.read_dataset("lasot", str(root))
+
+
+def test_mot_gt_frame_out_of_range_names_line(written, tmp_path):
+    root = tmp_path / "mot17"
+    shutil.copytree(written / "mot17", root)
+    path = root / "train" / "SYNTH-01" / "gt" / "gt.txt"
+    lines = path.read_text().splitlines()
+    lines[1] = f"{FRAMES + 5},1,1,1,5,5,1,1,1.0"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"gt\.txt:2: frame {FRAMES + 5} outside 1\.\.{FRAMES}"):
+        readers.read_dataset("mot17", str(root))
+
+
+def test_coco_invalid_json_names_file_and_line(written, tmp_path):
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations" / "instances_val2017.json").write_text('{"images": [\n  {"id": 1,\n  oops}]}')
+    with pytest.raises(ValueError, match=r"instances_val2017\.json:3: invalid JSON"):
+        readers.read_dataset("coco", str(root), annotations_only=True)
+
+
+def test_empty_or_missing_dataset_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no lasot sequences found"):
+        readers.read_dataset("lasot", str(tmp_path / "empty"))
+    with pytest.raises(FileNotFoundError, match="dataset root not found"):
+        readers.read_dataset("got10k", str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="unknown dataset 'vot'"):
+        readers.read_dataset("vot", str(tmp_path))
+
+
+def test_load_frame_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+        structures.load_frame(tmp_path / "missing.jpg")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg at all")
+    with pytest.raises(ValueError, match="broken.jpg"):
+        structures.load_frame(broken)
+
+
+def test_sequence_rejects_misaligned_annotations():
+    with pytest.raises(ValueError, match="3 frames but 2 boxes"):
+        structures.Sequence("s", "synthetic", ["a", "b", "c"], np.zeros((2, 4)), np.zeros(3, bool))
+    sequence = structures.Sequence(
+        "s", "synthetic", ["a", "b", "c"],
+        np.array([[0, 0, 5, 5], [np.nan] * 4, [1, 1, 0, 3]]), np.array([False, False, False]),
+    )
+    np.testing.assert_array_equal(sequence.valid, [True, False, False])
+
+
+def test_got10k_test_split_has_only_the_first_box(tmp_path):
+    """GOT-10k test sequences ship one box; later frames are unknown (NaN), not absent."""
+    sequence_dir = tmp_path / "test" / "GOT-10k_Test_000001"
+    sequence_dir.mkdir(parents=True)
+    (tmp_path / "test" / "list.txt").write_text("GOT-10k_Test_000001\n")
+    (sequence_dir / "groundtruth.txt").write_text("10.5,20,30,40\n")
+    for i in range(1, 6):
+        writers.write_jpeg(str(sequence_dir / f"{i:08d}.jpg"), np.zeros((48, 48, 3), np.uint8))
+    (sequence,) = readers.read_dataset("got10k", str(tmp_path), split="test")
+    assert len(sequence) == 5
+    np.testing.assert_array_equal(sequence.boxes[0], [10.5, 20, 30, 40])
+    assert np.isnan(sequence.boxes[1:]).all() and not sequence.absent.any()
+    np.testing.assert_array_equal(sequence.valid, [True, False, False, False, False])
+
+
+def test_lasot_split_file_selects_sequences(written, tmp_path):
+    names = sorted(s.name for s in readers.read_dataset("lasot", str(written / "lasot"), annotations_only=True))
+    split_file = tmp_path / "testing_set.txt"
+    split_file.write_text(names[1] + "\n")
+    (sequence,) = readers.read_dataset("lasot", str(written / "lasot"), split=str(split_file))
+    assert sequence.name == names[1]
