@@ -1,0 +1,225 @@
+"""Result files in each toolkit's own format: written atomically, read back leniently.
+
+* OPE (LaSOT, OTB, TLP, TrackingNet): `<dir>/<seq>.txt`, one `x,y,w,h` row per frame.
+* GOT-10k: `<dir>/<seq>/<seq>_001.txt` (boxes; `_002`, ... are repetitions) and
+  `<dir>/<seq>/<seq>_time.txt` (seconds per frame).
+* VOT-LT: `<dir>/<seq>/<seq>_001.txt` with `1` on the first line (the initialisation) and
+  boxes from frame 2; `<seq>_001_confidence.value` with an empty first line, then one
+  confidence per frame; `<seq>_time.value`. Also read under `<dir>/longterm/<seq>/`.
+* OxUvA: `<dir>/<video>_<object>.csv`, rows
+  `video,object,frame_num,present,score,xmin,xmax,ymin,ymax`, `present` as true/false and
+  the box as fractions of the image size.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pathlib
+import tempfile
+from typing import Iterable
+
+import numpy as np
+
+from eval.sequences import parse_number_rows
+
+
+def write_text_atomic(path: pathlib.Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _box_rows(boxes: np.ndarray) -> str:
+    return "".join(",".join(f"{v:.4f}" for v in row) + "\n" for row in np.asarray(boxes, float))
+
+
+def _name_candidates(name: str) -> list[str]:
+    """OTB's two-target videos are spelled Jogging-1, Jogging.1 or Jogging_1 by different
+    toolkits; accept any of them when reading published results."""
+    names = [name]
+    if "-" in name:
+        base, suffix = name.rsplit("-", 1)
+        names += [f"{base}.{suffix}", f"{base}_{suffix}"]
+    return names
+
+
+# --- OPE: LaSOT / OTB / TLP / TrackingNet ------------------------------------------------
+
+def ope_result_path(results_dir, name: str) -> pathlib.Path:
+    return pathlib.Path(results_dir) / f"{name}.txt"
+
+
+def write_ope_result(results_dir, name: str, boxes: np.ndarray) -> pathlib.Path:
+    path = ope_result_path(results_dir, name)
+    write_text_atomic(path, _box_rows(boxes))
+    return path
+
+
+def find_ope_result(results_dir, name: str) -> pathlib.Path:
+    for candidate in _name_candidates(name):
+        path = ope_result_path(results_dir, candidate)
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"no result file for sequence {name}: "
+                            f"{ope_result_path(results_dir, name)}")
+
+
+def read_ope_result(results_dir, name: str) -> np.ndarray:
+    """(N, 4) boxes; NaN values are kept (the metric decides what they mean)."""
+    return parse_number_rows(find_ope_result(results_dir, name), columns=4, allow_nan=True)
+
+
+# --- GOT-10k ---------------------------------------------------------------------------------
+
+def got10k_result_path(results_dir, name: str, repetition: int = 1) -> pathlib.Path:
+    return pathlib.Path(results_dir) / name / f"{name}_{repetition:03d}.txt"
+
+
+def write_got10k_result(results_dir, name: str, boxes: np.ndarray,
+                        times: Iterable[float] | None = None, repetition: int = 1):
+    if times is not None:
+        write_text_atomic(pathlib.Path(results_dir) / name / f"{name}_time.txt",
+                          "".join(f"{t:.6f}\n" for t in times))
+    path = got10k_result_path(results_dir, name, repetition)
+    write_text_atomic(path, _box_rows(boxes))  # last: its presence marks the sequence done
+    return path
+
+
+def read_got10k_result(results_dir, name: str) -> list[np.ndarray]:
+    """All repetitions `<seq>_NNN.txt` of a sequence, in order."""
+    folder = pathlib.Path(results_dir) / name
+    files = sorted(glob.glob(str(folder / f"{glob.escape(name)}_[0-9][0-9][0-9].txt")))
+    if not files:
+        raise FileNotFoundError(f"no result file for sequence {name}: "
+                                f"{got10k_result_path(results_dir, name)}")
+    return [parse_number_rows(pathlib.Path(f), columns=4, allow_nan=True) for f in files]
+
+
+# --- VOT long-term ---------------------------------------------------------------------------
+
+def votlt_result_path(results_dir, name: str) -> pathlib.Path:
+    return pathlib.Path(results_dir) / name / f"{name}_001.txt"
+
+
+def write_votlt_result(results_dir, name: str, boxes: np.ndarray, confidences: np.ndarray,
+                       times: Iterable[float] | None = None) -> pathlib.Path:
+    folder = pathlib.Path(results_dir) / name
+    confidences = np.asarray(confidences, np.float64).reshape(-1)
+    if len(confidences) != len(boxes):
+        raise ValueError(f"{name}: {len(confidences)} confidences for {len(boxes)} boxes")
+    if times is not None:
+        write_text_atomic(folder / f"{name}_time.value", "".join(f"{t:.6f}\n" for t in times))
+    write_text_atomic(folder / f"{name}_001_confidence.value",
+                      "\n" + "".join(f"{c:.6f}\n" for c in confidences[1:]))
+    path = votlt_result_path(results_dir, name)
+    write_text_atomic(path, "1\n" + _box_rows(np.asarray(boxes)[1:]))
+    return path
+
+
+def _parse_votlt_boxes(path: pathlib.Path) -> np.ndarray:
+    rows = []
+    for line_number, line in enumerate(path.read_text().splitlines(), start=1):
+        parts = [p for p in line.replace("\t", ",").split(",") if p.strip()]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"{path}:{line_number}: not a number in {line!r}") from None
+        if len(values) == 1:  # a special code (1 = initialisation): no box
+            rows.append([np.nan] * 4)
+        elif len(values) == 4:
+            rows.append(values)
+        elif len(values) == 8:
+            xs, ys = values[0::2], values[1::2]
+            rows.append([min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)])
+        else:
+            raise ValueError(f"{path}:{line_number}: expected 1, 4 or 8 values, got "
+                             f"{len(values)} ({line!r})")
+    return np.asarray(rows, np.float64).reshape(-1, 4)
+
+
+def read_votlt_result(results_dir, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(boxes (N, 4) with a NaN row for frame 1, confidences (N,) with NaN for frame 1)."""
+    for base in (pathlib.Path(results_dir), pathlib.Path(results_dir) / "longterm"):
+        path = votlt_result_path(base, name)
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"no result file for sequence {name}: "
+                                f"{votlt_result_path(results_dir, name)}")
+    boxes = _parse_votlt_boxes(path)
+    conf_path = path.parent / f"{name}_001_confidence.value"
+    if not conf_path.is_file():
+        raise FileNotFoundError(f"missing confidence file {conf_path}")
+    confidences = []
+    for line_number, line in enumerate(conf_path.read_text().splitlines(), start=1):
+        try:
+            confidences.append(float(line) if line.strip() else np.nan)
+        except ValueError:
+            raise ValueError(f"{conf_path}:{line_number}: {line!r} is not a number") from None
+    if len(confidences) != len(boxes):
+        raise ValueError(f"{conf_path}: {len(confidences)} lines but {path} has {len(boxes)}")
+    return boxes, np.asarray(confidences, np.float64)
+
+
+# --- OxUvA -----------------------------------------------------------------------------------
+
+OXUVA_TRUE = {"true", "present", "1"}
+OXUVA_FALSE = {"false", "absent", "0"}
+
+
+def parse_present(token: str, where: str) -> bool:
+    value = token.strip().lower()
+    if value in OXUVA_TRUE:
+        return True
+    if value in OXUVA_FALSE:
+        return False
+    raise ValueError(f"{where}: presence {token!r} is not true/false (or present/absent)")
+
+
+def oxuva_result_path(results_dir, video: str, obj: str) -> pathlib.Path:
+    return pathlib.Path(results_dir) / f"{video}_{obj}.csv"
+
+
+def write_oxuva_predictions(results_dir, video: str, obj: str, frame_numbers, present, scores,
+                            boxes_xxyy) -> pathlib.Path:
+    lines = []
+    for frame, is_present, score, box in zip(frame_numbers, present, scores, boxes_xxyy):
+        xmin, xmax, ymin, ymax = (float(v) for v in box)
+        lines.append(f"{video},{obj},{int(frame)},{'true' if is_present else 'false'},"
+                     f"{float(score):.6f},{xmin:.6f},{xmax:.6f},{ymin:.6f},{ymax:.6f}\n")
+    path = oxuva_result_path(results_dir, video, obj)
+    write_text_atomic(path, "".join(lines))
+    return path
+
+
+def read_oxuva_predictions(path) -> dict[int, tuple[bool, float, np.ndarray]]:
+    """frame number -> (present, score, box xmin, xmax, ymin, ymax)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no OxUvA prediction file {path}")
+    predictions = {}
+    for line_number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        where = f"{path}:{line_number}"
+        if len(parts) != 9:
+            raise ValueError(f"{where}: expected 9 columns video,object,frame_num,present,"
+                             f"score,xmin,xmax,ymin,ymax; got {len(parts)} ({line!r})")
+        try:
+            frame = int(parts[2])
+            numbers = [float(p) for p in parts[4:]]
+        except ValueError:
+            raise ValueError(f"{where}: bad number in {line!r}") from None
+        predictions[frame] = (parse_present(parts[3], where), numbers[0], np.asarray(numbers[1:]))
+    return predictions

@@ -1,0 +1,133 @@
+"""Scores a results folder on a benchmark, with the benchmark's own metric and keys.
+
+`BENCHMARKS` names each benchmark's reader, result writer and metric family; `score_results`
+returns the scores (fractions in [0, 1]) and the curves the plots draw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Callable
+
+import numpy as np
+
+from eval import (benchmarks, got10k_metrics, ope_metrics, oxuva_data, result_files, runner,
+                  votlt_metrics)
+
+SCORE_KEYS = {
+    "ope": ("success", "precision", "norm_precision"),
+    "got10k": ("ao", "sr50", "sr75"),
+    "votlt": ("precision", "recall", "f_score"),
+    "oxuva": ("tpr", "tnr", "max_gm"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    name: str
+    family: str  # a key of SCORE_KEYS
+    default_split: str | None
+    make_writer: Callable[..., runner.ResultWriter]
+
+
+BENCHMARKS = {
+    "lasot": Benchmark("lasot", "ope", None, runner.OpeWriter),
+    "otb": Benchmark("otb", "ope", None, runner.OpeWriter),
+    "tlp": Benchmark("tlp", "ope", None, runner.OpeWriter),
+    "trackingnet": Benchmark("trackingnet", "ope", "TEST", runner.OpeWriter),
+    "got10k": Benchmark("got10k", "got10k", "val", runner.Got10kWriter),
+    "votlt": Benchmark("votlt", "votlt", None, runner.VotltWriter),
+    "oxuva": Benchmark("oxuva", "oxuva", "dev", runner.OxuvaWriter),
+}
+
+
+def get_benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; expected one of {sorted(BENCHMARKS)}")
+    return BENCHMARKS[name]
+
+
+def read_sequences(name: str, root, split=None, with_frames=False, names=None):
+    """The benchmark's sequences (OxUvA tracks as runner sequences)."""
+    bench = get_benchmark(name)
+    split = split or bench.default_split
+    if name == "oxuva":
+        tracks = oxuva_data.read_tasks(root, split, with_frames)
+        sequences = [oxuva_data.track_to_sequence(t) for t in tracks]
+        if names is not None:
+            wanted = set(names)
+            sequences = [s for s in sequences if s.name in wanted]
+        return sequences
+    return benchmarks.READERS[name](root, split=split, with_frames=with_frames, names=names)
+
+
+def scored_locally(name: str, root, split=None) -> bool:
+    """False for the splits whose annotations are withheld (GOT-10k test, TrackingNet TEST,
+    OxUvA test): those result folders go to the benchmark's server."""
+    bench = get_benchmark(name)
+    split = split or bench.default_split
+    if name == "oxuva":
+        return (pathlib.Path(root) / "annotations" / f"{split}.csv").is_file()
+    return all(len(s.ground_truth) >= 2 for s in read_sequences(name, root, split))
+
+
+def _needs_full_annotation(name: str, sequences, split) -> None:
+    short = [s.name for s in sequences if len(s.ground_truth) < 2]
+    if short:
+        raise ValueError(f"{name} {split or ''} annotations hold only the initial box (e.g. "
+                         f"{short[0]}): this split is scored by the benchmark's server; submit "
+                         f"the results folder there")
+
+
+def score_results(name: str, root, results_dir, split=None, convention: str | None = None,
+                  names=None) -> dict:
+    """{"scores": {key: value}, "curves": {...}, "per_sequence": {...}} for one folder."""
+    bench = get_benchmark(name)
+    split = split or bench.default_split
+    if bench.family == "oxuva":
+        tracks = oxuva_data.read_tasks(root, split)
+        if names is not None:
+            tracks = [t for t in tracks if t.name in set(names)]
+        summary = oxuva_data.score_results(tracks, oxuva_data.read_annotations(root, split),
+                                           results_dir)
+        return {"scores": {k: summary[k] for k in SCORE_KEYS["oxuva"]},
+                "curves": {"tpr": summary["tpr"], "tnr": summary["tnr"]},
+                "per_sequence": {}}
+    sequences = read_sequences(name, root, split, names=names)
+    _needs_full_annotation(name, sequences, split)
+    if bench.family == "ope":
+        convention = convention or ("trackingnet" if name == "trackingnet" else "lasot")
+        predictions = [result_files.read_ope_result(results_dir, s.name) for s in sequences]
+        result = ope_metrics.evaluate_ope(predictions, [s.ground_truth for s in sequences],
+                                          [s.present for s in sequences],
+                                          [s.name for s in sequences], convention)
+        return {"scores": result.scores(),
+                "curves": {"success": (result.thresholds.success, result.success_curve),
+                           "precision": (result.thresholds.precision, result.precision_curve),
+                           "norm_precision": (result.thresholds.norm_precision,
+                                              result.norm_precision_curve)},
+                "per_sequence": result.per_sequence}
+    if bench.family == "got10k":
+        per_sequence, pooled = {}, []
+        for s in sequences:
+            ious = got10k_metrics.sequence_ious(result_files.read_got10k_result(results_dir,
+                                                                                s.name),
+                                                s.ground_truth, s.cover, s.image_wh, s.name)
+            pooled.append(ious)
+            per_sequence[s.name] = {"ao": float(np.mean(ious)) if ious.size else float("nan")}
+        summary = got10k_metrics.summarise(pooled)
+        return {"scores": {k: summary[k] for k in SCORE_KEYS["got10k"]},
+                "curves": {"success": (summary["thresholds"], summary["success_curve"])},
+                "per_sequence": per_sequence}
+    # VOT long-term
+    boxes, confidences = zip(*(result_files.read_votlt_result(results_dir, s.name)
+                               for s in sequences))
+    summary = votlt_metrics.evaluate_longterm(boxes, confidences,
+                                              [s.ground_truth for s in sequences],
+                                              [s.image_wh for s in sequences],
+                                              [s.name for s in sequences])
+    return {"scores": {k: summary[k] for k in SCORE_KEYS["votlt"]},
+            "curves": {"precision_recall": (summary["recall_curve"],
+                                            summary["precision_curve"])},
+            "per_sequence": {}}
