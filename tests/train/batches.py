@@ -66,3 +66,33 @@ class ListIterator:
 
     def set_state(self, state):
         self.position = int(state["position"])
+
+
+def micro_config():
+    """configs/tiny.py with one tower conv and single-tree DLA levels (a smaller graph: faster
+    compiles), 10 identities."""
+    from configs import tiny
+
+    config = tiny.get_config()
+    config.model.num_convs = 1
+    config.model.dla_levels = (1, 1, 1, 1, 1, 1)
+    config.loss.num_ids = 10
+    config.train.log_every = 1
+    config.train.checkpoint_every = 1
+    config.train.async_checkpointing = False
+    config.train.eval_every = 0
+    config.train.batch_size = 2
+    config.optim.warmup_steps = 0
+    return config
+
+
+def paper_optim_micro_config():
+    """micro_config with the paper's lr (1e-3) and mmdet's IoU clamp: moderate first updates,
+    for comparing sharded and unsharded steps (tiny's lr 0.01 with the lowered clamp makes the
+    first step's -log(IoU) gradients so steep that float32 summation order shows at 1e-5)."""
+    from configs import dmtrack_dla34
+
+    config = micro_config()
+    config.optim.learning_rate = dmtrack_dla34.optim_config().learning_rate
+    config.loss.iou_eps = 1e-6
+    return config
