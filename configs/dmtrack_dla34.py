@@ -92,7 +92,9 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     config.optim = optim_config()
     config.data = default_data_config("paper")
     config.train = train_config()
-    config.mesh = ml_collections.ConfigDict({"model_axis": 1})
+    # Mesh (data, model) over all devices of all processes (num_devices 0) or the first N;
+    # model_axis > 1 splits the controllers' 256x65536 kernels over that many devices.
+    config.mesh = ml_collections.ConfigDict({"model_axis": 1, "num_devices": 0})
     # Multi-host: set enabled=True; with an empty coordinator address JAX reads the cluster
     # environment (TPU pods, SLURM); otherwise give address, process count and id.
     config.distributed = ml_collections.ConfigDict({

@@ -68,6 +68,30 @@ class _null:
         return False
 
 
+def make_synthetic_eval_fn(config):
+    """(model, state) -> {"success_auc", ...}: tracks `train.eval_sequences` held-out synthetic
+    videos with the current weights (on process 0's devices) and scores them like LaSOT."""
+    from eval import synthetic_benchmark
+
+    from dmtrack_jax.tracking.tracker import BatchedTracker
+
+    def evaluate(model, state):
+        import jax
+
+        variables = {"params": state.params["model"], "batch_stats": state.batch_stats}
+        variables = jax.device_get(variables)
+        tracker = config.tracker
+        scores = synthetic_benchmark.evaluate_tracker(
+            lambda: BatchedTracker(model, variables, tracker, tracker.input_size),
+            config.train.eval_sequences, config.train.eval_frames,
+            config.data.sources.synthetic.size, tracker.absent_confidence,
+            batch_size=config.train.eval_sequences)
+        return {"success_auc": scores["success"], "precision": scores["precision"],
+                "norm_precision": scores["norm_precision"], "max_gm": scores["max_gm"]}
+
+    return evaluate
+
+
 def run(args: argparse.Namespace) -> int:
     import jax
 
@@ -80,7 +104,6 @@ def run(args: argparse.Namespace) -> int:
     workdir = pathlib.Path(args.workdir)
     eval_fn = None
     if config.train.eval_every > 0 and config.train.eval_sequences > 0:
-        from dmtrack_jax.train.validation import make_synthetic_eval_fn
         eval_fn = make_synthetic_eval_fn(config)
     state = train_and_evaluate(config, workdir, sot, reid, eval_fn,
                                progress=not args.no_progress)

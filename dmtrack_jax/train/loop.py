@@ -97,6 +97,18 @@ def latest_checkpoint_step(workdir) -> Optional[int]:
         return manager.latest_step()
 
 
+def init_backbone_from_imagenet(state, shardings, path):
+    """Replaces the DLA-34 trunk's params/statistics with the ImageNet checkpoint at `path`."""
+    from dmtrack_jax.convert import load_dla34_imagenet  # torch is needed only here
+
+    host = jax.device_get({"params": state.params["model"], "batch_stats": state.batch_stats})
+    loaded = load_dla34_imagenet(path, host)
+    params = dict(state.params, model=loaded["params"])
+    state = state.replace(params=params, batch_stats=loaded["batch_stats"])
+    print(f"Initialised the DLA-34 backbone from {path}")
+    return jax.device_put(state, shardings)
+
+
 def train_and_evaluate(
     config,
     workdir,
@@ -112,7 +124,10 @@ def train_and_evaluate(
     if jax.process_index() == 0:
         write_json_atomic(workdir / CONFIG_FILE, json.loads(config.to_json_best_effort()))
 
-    mesh = shd.make_mesh(config.mesh.model_axis)
+    num_devices = config.mesh.get("num_devices", 0)
+    mesh = shd.make_mesh(config.mesh.model_axis,
+                         jax.devices()[:num_devices] if num_devices else None)
+    shd.check_batch_divides(config.train.batch_size, mesh)
     model = build_model(config.model)
     tx = make_optimizer(config.optim)
     rng = jax.random.PRNGKey(config.seed)
@@ -123,6 +138,8 @@ def train_and_evaluate(
 
     manager = checkpoint_manager(workdir, config)
     start = manager.latest_step() or 0
+    if not start and config.init.get("dla34_imagenet"):
+        state = init_backbone_from_imagenet(state, shardings, config.init.dla34_imagenet)
     if start:
         restored = manager.restore(start, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(abstract_with_shardings(state, shardings)),

@@ -82,6 +82,7 @@ def micro_config():
     config.train.async_checkpointing = False
     config.train.eval_every = 0
     config.train.batch_size = 2
+    config.mesh.num_devices = 1
     config.optim.warmup_steps = 0
     return config
 
