@@ -6,8 +6,9 @@ periods); the seeds used here (VALIDATION_SEED and up) are not those of the trai
 (`data.sources.synthetic.seed`, 0 by default).
 
 Scores: OPE success / precision / normalised precision with the LaSOT toolkit's conventions
-(frames where the target is absent are not scored), and OxUvA TPR / TNR / MaxGM from the
-tracker's confidences (present when confidence >= the tracker's absence threshold).
+(frames where the target is absent stay in the denominator as failures), and OxUvA TPR / TNR /
+MaxGM from the tracker's confidences (present when confidence >= the tracker's absence
+threshold), every frame after the first scored.
 """
 
 from __future__ import annotations
@@ -37,8 +38,66 @@ def make_videos(count: int, frames: int, image_size: Sequence[int], seed: int = 
     return list(iter_dataset(count, frames, seed, tuple(image_size), distractors))
 
 
-def video_name(index: int, video: SyntheticVideo) -> str:
-    return f"{video.object_class}-{index + 1}"
+def video_names(videos: Sequence[SyntheticVideo]) -> list[str]:
+    """LaSOT-style names `<class>-<k>`, numbered per class as the LaSOT writer numbers them."""
+    counts: dict[str, int] = {}
+    names = []
+    for video in videos:
+        counts[video.object_class] = counts.get(video.object_class, 0) + 1
+        names.append(f"{video.object_class}-{counts[video.object_class]}")
+    return names
+
+
+def track_videos_modes(tracker, videos: Sequence[SyntheticVideo], mode_configs: dict,
+                       batch_size: int = 1, progress: bool = False, record: int | None = None):
+    """Runs the network ONCE per frame and feeds the same candidates to one association per
+    selection mode (`mode_configs`: mode -> tracker config): the modes differ only there.
+
+    Returns ({mode: [TrackedVideo]}, recorded) where `recorded` holds, for video `record`
+    (if given), the per-frame distractor boxes (x, y, w, h) of the first mode.
+    """
+    from dmtrack_jax.ops.boxes import xyxy_to_xywh
+    from dmtrack_jax.tracking.association import BatchedAssociator
+
+    names = video_names(videos)
+    results = {mode: [] for mode in mode_configs}
+    recorded = []
+    first_mode = next(iter(mode_configs))
+    total = sum(len(v.frames) - 1 for v in videos)
+    with tqdm(total=total, desc="track", unit="frame", disable=not progress) as bar:
+        for start in range(0, len(videos), batch_size):
+            chunk = list(range(start, min(start + batch_size, len(videos))))
+            group = [videos[i] for i in chunk]
+            length = len(group[0].frames)
+            if any(len(v.frames) != length for v in group):
+                raise ValueError("videos tracked in one batch must have the same length")
+            first_boxes = np.stack([v.boxes[0, 0] for v in group])
+            tracker.initialize([v.frames[0] for v in group], first_boxes)
+            associators = {}
+            for mode, config in mode_configs.items():
+                associators[mode] = BatchedAssociator(config, len(group))
+                associators[mode].initialize(tracker.first_boxes_xyxy, tracker.first_embeddings)
+            boxes = {m: np.zeros((len(group), length, 4)) for m in mode_configs}
+            confidences = {m: np.zeros((len(group), length)) for m in mode_configs}
+            for mode in mode_configs:
+                boxes[mode][:, 0] = first_boxes
+                confidences[mode][:, 0] = 1.0
+            for t in range(1, length):
+                candidates = tracker.detect([v.frames[t] for v in group])
+                for mode, associator in associators.items():
+                    out, conf = associator.update(candidates)
+                    boxes[mode][:, t] = xyxy_to_xywh(np.asarray(out))
+                    confidences[mode][:, t] = conf
+                if record is not None and record in chunk:
+                    local = chunk.index(record)
+                    distractors = associators[first_mode].associators[local].distractor_boxes()
+                    recorded.append(xyxy_to_xywh(np.asarray(distractors).reshape(-1, 4)))
+                bar.update(len(group))
+            for mode in mode_configs:
+                for j, i in enumerate(chunk):
+                    results[mode].append(TrackedVideo(names[i], boxes[mode][j],
+                                                      confidences[mode][j]))
+    return results, recorded
 
 
 def track_videos(tracker, videos: Sequence[SyntheticVideo], batch_size: int = 1,
@@ -48,6 +107,7 @@ def track_videos(tracker, videos: Sequence[SyntheticVideo], batch_size: int = 1,
     Videos of a batch must have the same length (the generator's are).
     """
     results = []
+    names = video_names(videos)
     chunks = [list(range(i, min(i + batch_size, len(videos))))
               for i in range(0, len(videos), batch_size)]
     total = sum(len(videos[i].frames) - 1 for i in range(len(videos)))
@@ -69,7 +129,7 @@ def track_videos(tracker, videos: Sequence[SyntheticVideo], batch_size: int = 1,
                 confidences[:, t] = conf
                 bar.update(len(group))
             for j, i in enumerate(chunk):
-                results.append(TrackedVideo(video_name(i, videos[i]), boxes[j], confidences[j]))
+                results.append(TrackedVideo(names[i], boxes[j], confidences[j]))
     return results
 
 

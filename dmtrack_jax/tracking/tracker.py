@@ -54,12 +54,13 @@ class BatchedTracker:
         canvases, scales = self._prepare(frames)
         boxes_xyxy = xywh_to_xyxy(np.stack(boxes_xywh))
         self.kernels, embeddings = self.network.encode(canvases, boxes_xyxy * scales)
+        self.first_boxes_xyxy, self.first_embeddings = boxes_xyxy, embeddings
         self.associators = BatchedAssociator(self.config, len(frames))
         self.associators.initialize(boxes_xyxy, embeddings)
 
-    def track(self, frames: Sequence[np.ndarray]):
-        """-> boxes (B, 4) x, y, w, h in the original frames, confidences (B,)."""
-        if self.associators is None:
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Candidates]:
+        """The network half of a step: every frame's candidates, in original-frame pixels."""
+        if self.kernels is None:
             raise RuntimeError("call initialize() before track()")
         canvases, scales = self._prepare(frames)
         found = self.network.detect(canvases, self.kernels)
@@ -72,6 +73,11 @@ class BatchedTracker:
                 embeddings=found.embeddings[b][keep],
             ))
         self.last_candidates = candidates
+        return candidates
+
+    def track(self, frames: Sequence[np.ndarray]):
+        """-> boxes (B, 4) x, y, w, h in the original frames, confidences (B,)."""
+        candidates = self.detect(frames)
         boxes_xyxy, confidences = self.associators.update(candidates)
         return xyxy_to_xywh(np.asarray(boxes_xyxy)), np.asarray(confidences)
 
