@@ -18,13 +18,13 @@ import configparser
 import io
 import json
 import os
-import tempfile
 from typing import Callable, Iterable
 
 import cv2
 import numpy as np
 
 from data_pipelines.synthetic import SyntheticVideo
+from dmtrack_jax.fileio import write_bytes_atomic, write_text_atomic
 
 MOT_PEDESTRIAN_CLASS = 1
 MOT_OCCLUDER_CLASS = 9  # "occluder" in the MOT17 class list; written with flag 0 (ignore)
@@ -37,22 +37,11 @@ JPEG_QUALITY = 95
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same directory and os.replace."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp_path, path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    write_text_atomic(path, text)
 
 
 def write_jpeg(path: str, rgb: np.ndarray) -> None:

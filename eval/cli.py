@@ -13,27 +13,15 @@ its scores.
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import tempfile
 
+from dmtrack_jax.fileio import write_json_atomic
 from eval import ope_metrics, plots, runner, scoring
 
 
 def _label(path: pathlib.Path, taken: set[str]) -> str:
     label = path.name or str(path)
     return str(path) if label in taken else label
-
-
-def write_json_atomic(path: pathlib.Path, payload) -> None:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def format_table(benchmark: str, results: dict[str, dict]) -> str:

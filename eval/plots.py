@@ -6,14 +6,14 @@ ordered best first.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import tempfile
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+from dmtrack_jax.fileio import atomic_path  # noqa: E402
 
 _OPE_PLOTS = {
     "success": ("Success plot", "Overlap threshold", "Success rate", "success"),
@@ -25,12 +25,9 @@ _OPE_PLOTS = {
 
 
 def _save_atomic(figure, path: pathlib.Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
     plt.close(figure)
-    os.replace(tmp, path)
 
 
 def write_plots(benchmark: str, results: dict[str, dict], plot_dir) -> list[pathlib.Path]:

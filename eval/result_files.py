@@ -14,29 +14,16 @@
 from __future__ import annotations
 
 import glob
-import os
 import pathlib
-import tempfile
 from typing import Iterable
 
 import numpy as np
 
+from dmtrack_jax.fileio import write_text_atomic  # noqa: F401  (used and re-exported)
+
 from eval.sequences import parse_number_rows
 
 
-def write_text_atomic(path: pathlib.Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _box_rows(boxes: np.ndarray) -> str:

@@ -54,7 +54,7 @@ def init_state_fn(model, tx: optax.GradientTransformation, config) -> Callable:
         images, boxes = _dummy_inputs((64, 64), 1)
         variables = model.init(model_rng, images, boxes, images, with_embeddings=True)
         params = {"model": variables["params"]}
-        if reid_dim > 0:
+        if reid_dim > 0 and num_ids > 0:  # num_ids 0: no identity data, detection only
             params["reid_classifier"] = {
                 "kernel": jax.random.normal(cls_rng, (reid_dim, num_ids), jnp.float32) * 0.01,
                 "bias": jnp.zeros((num_ids,), jnp.float32),
@@ -165,7 +165,7 @@ def make_train_steps(model, tx, config, mesh, state_shardings):
     if key not in _STEP_CACHE:
         sot = make_step(sot_loss_fn, model, tx, config, mesh, state_shardings, SOT_KEYS)
         reid = (make_step(reid_loss_fn, model, tx, config, mesh, state_shardings, REID_KEYS)
-                if config.model.reid_dim > 0 else None)
+                if config.model.reid_dim > 0 and config.loss.num_ids > 0 else None)
         _STEP_CACHE[key] = (sot, reid)
     return _STEP_CACHE[key]
 

@@ -32,7 +32,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(result_files.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         result_files.write_ope_result(tmp_path, "seq", np.zeros((5, 4)))
     assert (tmp_path / "seq.txt").read_text() == before

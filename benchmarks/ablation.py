@@ -1,0 +1,98 @@
+"""The paper's Table 1 on the held-out synthetic distractor benchmark.
+
+Rows: selection `top1` (the released tracker) vs `position` (nearest to the last box among the
+top 5) vs `reid` (the full tracker), and correlation DC vs CC vs DW vs HP, every model trained
+with the same command and number of steps:
+
+    dmtrack train --config configs/tiny.py --workdir workdirs/ablation/<c> \
+        --config.model.correlation=<c> --config.train.eval_every=0
+
+(DC is the shipped `checkpoints/tiny`, trained with that command and correlation dc.)
+Then:
+
+    .venv/bin/python benchmarks/ablation.py [--sequences 16 --frames 120]
+
+tracks the benchmark once per model (network once per frame, association once per mode),
+prints the table and writes benchmarks/ablation_results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dmtrack_jax.checkpoint_io import load_for_inference  # noqa: E402
+from dmtrack_jax.models import build_model  # noqa: E402
+from dmtrack_jax.tracking.tracker import BatchedTracker  # noqa: E402
+from eval import synthetic_benchmark as sb  # noqa: E402
+
+MODES = ("reid", "top1", "position")
+SEED = 30_000  # neither training (0), validation (10_000+) nor the demo (20_261_124)
+
+
+def evaluate(checkpoint, videos, batch_size):
+    variables, config = load_for_inference(checkpoint)
+    model = build_model(config.model)
+    tracker = BatchedTracker(model, variables, config.tracker, config.tracker.input_size)
+    configs = {}
+    for mode in MODES:
+        c = config.tracker.copy_and_resolve_references()
+        c.selection_mode = mode
+        configs[mode] = c
+    tracked, _ = sb.track_videos_modes(tracker, videos, configs, batch_size, progress=True)
+    out = {}
+    for mode in MODES:
+        s = sb.score(videos, tracked[mode], config.tracker.absent_confidence)
+        out[mode] = {k: float(s[k]) for k in ("success", "precision", "norm_precision",
+                                              "tpr", "tnr", "max_gm")}
+    return config.model.correlation, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoints", nargs="*", default=[
+        str(ROOT / "checkpoints" / "tiny"), *(str(ROOT / "workdirs" / "ablation" / c)
+                                            for c in ("cc", "dw", "hp"))])
+    parser.add_argument("--sequences", type=int, default=16)
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "ablation_results.json"))
+    args = parser.parse_args()
+
+    _, first_config = load_for_inference(args.checkpoints[0])
+    videos = sb.make_videos(args.sequences, args.frames,
+                            tuple(first_config.data.sources.synthetic.size), SEED)
+    absent = sum(int(v.target_absent[1:].sum()) for v in videos)
+    print(f"{len(videos)} held-out sequences x {args.frames} frames (seed {SEED}), "
+          f"{absent} absent target frames")
+    results = {}
+    for checkpoint in args.checkpoints:
+        if not pathlib.Path(checkpoint).exists():
+            print(f"skipping {checkpoint}: not trained yet")
+            continue
+        t0 = time.time()
+        correlation, scores = evaluate(checkpoint, videos, args.batch_size)
+        results[correlation] = {"checkpoint": str(checkpoint), "scores": scores}
+        print(f"{correlation}: evaluated in {time.time() - t0:.0f} s")
+    print(f"\n{'corr':<5} {'selection':<9} {'success':>8} {'precision':>9} {'norm.prec':>9} "
+          f"{'MaxGM':>6}")
+    for correlation, entry in results.items():
+        for mode, s in entry["scores"].items():
+            print(f"{correlation:<5} {mode:<9} {s['success']:8.3f} {s['precision']:9.3f} "
+                  f"{s['norm_precision']:9.3f} {s['max_gm']:6.3f}")
+    payload = {"sequences": args.sequences, "frames": args.frames, "seed": SEED,
+               "date": time.strftime("%Y-%m-%d"), "results": results}
+    pathlib.Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
