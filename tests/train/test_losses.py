@@ -20,6 +20,12 @@ def _loss_config():
                                           center_sampling_radius=1.5, regress_ranges=RANGES))
 
 
+@jax.jit
+def _detection_loss(outputs, boxes, valid):
+    """Jitted once per shape: eager op-by-op dispatch of the vmapped loss is slow."""
+    return losses.detection_loss(outputs, boxes, valid, _loss_config(), STRIDES)
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -74,7 +80,7 @@ def test_detection_loss_matches_float64_reference():
                          [[10.0, 10.0, 63.0, 63.0], [0, 0, 1, 1], [0, 0, 1, 1]]])
     valid = jnp.asarray([[True, True, False], [True, False, False]])
     outputs = _random_outputs(jax.random.PRNGKey(3), 2, 3)
-    total, parts = losses.detection_loss(outputs, boxes, valid, _loss_config(), STRIDES)
+    total, parts = _detection_loss(outputs, boxes, valid)
 
     positive, ltrb = cross_query_targets(boxes, SHAPES, STRIDES, RANGES)
     flat = {k: np.asarray(losses.flatten_levels(v), np.float64) for k, v in outputs.items()}
@@ -94,17 +100,15 @@ def test_no_positive_and_no_valid_target_are_finite():
     outputs = _random_outputs(jax.random.PRNGKey(4), 1, 2)
     # A 1x1 box has no location strictly inside it: no positives; second pair invalid.
     boxes = jnp.asarray([[[30.2, 30.2, 30.8, 30.8], [0, 0, 10, 10]]])
-    total, parts = losses.detection_loss(outputs, boxes, jnp.asarray([[True, False]]),
-                                         _loss_config(), STRIDES)
+    total, parts = _detection_loss(outputs, boxes, jnp.asarray([[True, False]]))
     assert np.isfinite(float(total)) and float(parts["iou"]) == 0 and float(parts["ctr"]) == 0
     flat_cls = np.asarray(losses.flatten_levels(outputs["cls"]), np.float64)[0, 0]
     ref_focal, _, _ = _reference_pair(flat_cls, np.ones((84, 4)), np.zeros(84),
                                       np.zeros(84, bool), np.zeros((84, 4)))
     np.testing.assert_allclose(float(parts["focal"]), ref_focal, rtol=2e-5)
-    total, _ = losses.detection_loss(outputs, boxes, jnp.zeros((1, 2), bool), _loss_config(),
-                                     STRIDES)
-    grads = jax.grad(lambda o: losses.detection_loss(o, boxes, jnp.zeros((1, 2), bool),
-                                                     _loss_config(), STRIDES)[0])(outputs)
+    total, _ = _detection_loss(outputs, boxes, jnp.zeros((1, 2), bool))
+    grads = jax.jit(jax.grad(lambda o: _detection_loss(o, boxes, jnp.zeros((1, 2), bool))[0]))(
+        outputs)
     assert float(total) == 0.0
     assert all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree_util.tree_leaves(grads))
 
