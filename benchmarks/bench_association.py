@@ -5,7 +5,8 @@
 Scene: T objects that keep moving (their tracklets stay confirmed and tracked) plus clutter
 candidates scoring below the new-tracklet threshold, so the tracklet count stays at T while
 the candidate count is N. When N < T only N objects are detected and the others are lost
-(still part of stage 1). Prints a table of milliseconds per frame (mean and median).
+(still part of stage 1). Prints a table of milliseconds per frame (mean and median) and writes
+benchmarks/results/association.json (with the machine and its load average per cell).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import os
 for _name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
-import platform  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from dmtrack_jax.tracking.association import Candidates, TargetAssociator
-from dmtrack_jax.tracking.config import default_tracker_config
+import benchlib  # noqa: E402  (also puts the repository root on sys.path)
+from dmtrack_jax.tracking.association import Candidates, TargetAssociator  # noqa: E402
+from dmtrack_jax.tracking.config import default_tracker_config  # noqa: E402
 
 
 def scene_frame(rng, t, n_objects, n_candidates, origins, embeddings, dim):
@@ -74,20 +75,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=50)
     parser.add_argument("--dim", type=int, default=128, help="re-id embedding width")
+    parser.add_argument("--profile", default="", metavar="C,T",
+                        help="instead of the table: cProfile one cell (C candidates, T "
+                        "tracklets) and print where its time goes")
     args = parser.parse_args()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        n_candidates, n_tracklets = benchlib.parse_hw(args.profile)
+        profiler = cProfile.Profile()
+        profiler.runcall(time_one, n_candidates, n_tracklets, args.frames, args.dim)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+        return
     print(f"association ('reid' mode) per frame, {args.frames} frames, embedding width "
-          f"{args.dim}, {platform.processor() or platform.machine()}, numpy {np.__version__}, "
+          f"{args.dim}, {benchlib.cpu_model()}, numpy {np.__version__}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     print("pool = mean number of tracklets held (lost ones expire after the lost buffer)")
     print("min = the least-disturbed frame (closest to the uncontended cost on a shared machine)")
     print(f"{'candidates':>10} {'tracklets':>9} {'pool':>6} {'mean ms':>8} {'median ms':>9} "
           f"{'min ms':>7}")
+    rows = []
     for n_candidates in (10, 100, 300):
         for n_tracklets in (10, 50, 200):
+            load = benchlib.loadavg()
             mean, median, least, pool = time_one(n_candidates, n_tracklets, args.frames,
                                                  args.dim)
             print(f"{n_candidates:>10} {n_tracklets:>9} {pool:>6.1f} {mean:>8.3f} {median:>9.3f} "
                   f"{least:>7.3f}")
+            rows.append({"candidates": n_candidates, "tracklets": n_tracklets,
+                         "pool_mean": float(pool), "ms_mean": float(mean),
+                         "ms_median": float(median), "ms_min": float(least), "loadavg": load})
+    path = benchlib.write_result("association", {
+        "mode": "reid", "frames": args.frames, "embedding_dim": args.dim, "rows": rows,
+        "machine": benchlib.machine()})
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,193 @@
+"""Training step throughput (SOT pairs/s) and peak memory; scaling over simulated devices
+(issue 9, item 4).
+
+    python benchmarks/bench_train_step.py --config tiny --batch 4 --steps 5
+    python benchmarks/bench_train_step.py --config dmtrack_dla34 --batch 2 --steps 2
+        --canvas 512,736
+    python benchmarks/bench_train_step.py --scaling [--config tiny --per-device-batch 2]
+
+Times the jitted, sharded, donated SOT pair step of `dmtrack_jax.train.step` (forward of
+template and search images, detection losses, backward, SGD update) on random pairs (noise
+with textured rectangles, T targets per pair), compile time apart. Memory: XLA's compiled
+memory analysis of the step (arguments + temporaries + outputs - donated aliases, per device)
+and the process's peak resident set (ru_maxrss: everything, compile included; each
+configuration runs in its own process so the peak is its own).
+
+--scaling runs this script once per device count (1, 2, 4, 8) in a subprocess with
+XLA_FLAGS=--xla_force_host_platform_device_count=8 at a fixed per-device batch (weak scaling).
+Simulated devices all share the machine's `nproc` cores, so this shows the SHAPE (that the
+sharded program runs and how its overhead grows), not real multi-device speed-up: with one
+core per device the step time would stay flat; here it grows once devices outnumber cores.
+Writes benchmarks/results/train_<config>_<devices>dev.json (and train_scaling_<config>.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import benchlib
+
+
+def sot_pairs(seed: int, batch: int, canvas, targets: int) -> dict[str, np.ndarray]:
+    """B (template, search) pairs: noise images showing the same T textured rectangles at
+    different places; boxes x1, y1, x2, y2 and a validity mask (all valid)."""
+    rng = np.random.default_rng(seed)
+    h, w = canvas
+    keys = ("template_image", "template_boxes", "search_image", "search_boxes", "box_valid")
+    out = {k: [] for k in keys}
+    for _ in range(batch):
+        side = max(8, min(h, w) // 6)
+        patches = [rng.normal(size=(rng.integers(side, 2 * side), rng.integers(side, 2 * side),
+                                    3)) * 1.5 + 1.0 for _ in range(targets)]
+        for prefix in ("template", "search"):
+            image = rng.normal(size=(h, w, 3)).astype(np.float32) * 0.3
+            boxes = np.zeros((targets, 4), np.float32)
+            for k, patch in enumerate(patches):
+                ph, pw = patch.shape[:2]
+                y, x = rng.integers(0, h - ph), rng.integers(0, w - pw)
+                image[y:y + ph, x:x + pw] = patch
+                boxes[k] = (x, y, x + pw, y + ph)
+            out[f"{prefix}_image"].append(image)
+            out[f"{prefix}_boxes"].append(boxes)
+        out["box_valid"].append(np.ones(targets, bool))
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+def run_one(args) -> dict:
+    import jax
+
+    from dmtrack_jax.models import build_model
+    from dmtrack_jax.train import sharding as shd
+    from dmtrack_jax.train.optimizer import make_optimizer
+    from dmtrack_jax.train.step import create_train_state, make_train_steps
+
+    config = benchlib.load_config(args.config)
+    if config.loss.num_ids == 0:  # tiny: identities come from the data; any count will do
+        config.loss.num_ids = 64
+    canvas = (benchlib.parse_hw(args.canvas) if args.canvas
+              else tuple(config.data.sources.synthetic.size))
+    targets = args.targets or int(config.data.max_targets)
+    devices = jax.devices()[:args.devices]
+    if len(devices) < args.devices:
+        raise ValueError(f"--devices {args.devices}: only {jax.device_count()} visible (set "
+                         f"XLA_FLAGS=--xla_force_host_platform_device_count=N)")
+    mesh = shd.make_mesh(args.model_axis, devices)
+    shd.check_batch_divides(args.batch, mesh)
+    model = build_model(config.model)
+    tx = make_optimizer(config.optim)
+    state, shardings = create_train_state(model, tx, config, mesh, jax.random.PRNGKey(0))
+    sot_step, _ = make_train_steps(model, tx, config, mesh, shardings)
+    batches = [shd.global_batch(mesh, sot_pairs(seed, args.batch, canvas, targets))
+               for seed in range(2)]
+
+    load_start = benchlib.loadavg()
+    start = time.perf_counter()
+    compiled = sot_step.lower(state, batches[0]).compile()
+    compile_s = time.perf_counter() - start
+    print(f"compiled in {compile_s:.1f} s", file=sys.stderr, flush=True)
+    memory = compiled.memory_analysis()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    step_flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
+
+    state, metrics = compiled(state, batches[1])  # first run: allocations, thread pool start
+    jax.block_until_ready(metrics)
+    times = []
+    for i in range(args.steps):
+        start = time.perf_counter()
+        state, metrics = compiled(state, batches[i % 2])
+        jax.block_until_ready((state, metrics))
+        times.append(time.perf_counter() - start)
+        print(f"step {i}: {times[-1]:.2f} s", file=sys.stderr, flush=True)
+    loss = float(np.asarray(metrics["loss"]))
+    timing = benchlib.summarize(times)
+    mib = 1.0 / (1 << 20)
+    xla_memory = None
+    if memory is not None:
+        xla_memory = {
+            "argument_mib": round(memory.argument_size_in_bytes * mib, 1),
+            "output_mib": round(memory.output_size_in_bytes * mib, 1),
+            "temp_mib": round(memory.temp_size_in_bytes * mib, 1),
+            "alias_mib": round(memory.alias_size_in_bytes * mib, 1),
+            "peak_estimate_mib": round((memory.argument_size_in_bytes
+                                        + memory.output_size_in_bytes
+                                        + memory.temp_size_in_bytes
+                                        - memory.alias_size_in_bytes) * mib, 1),
+        }
+    return {
+        "config": args.config, "canvas_hw": canvas, "targets": targets,
+        "global_batch_pairs": args.batch, "devices": len(devices),
+        "mesh": dict(mesh.shape), "steps_timed": args.steps,
+        "compile_s": round(compile_s, 2),
+        "step_s_median": round(timing["median_s"], 4), "step_s_min": round(timing["min_s"], 4),
+        "pairs_per_s_median": round(args.batch / timing["median_s"], 3),
+        "pairs_per_s_best": round(args.batch / timing["min_s"], 3),
+        "xla_cost_flops_per_step": step_flops,
+        "xla_memory_per_device": xla_memory,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        "final_loss": loss, "loadavg_start_end": [load_start, benchlib.loadavg()],
+        "raw": timing, "machine": benchlib.machine(),
+    }
+
+
+def scaling(args) -> dict:
+    """Weak scaling: one subprocess per device count, each with 8 simulated host devices."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    rows = []
+    # Weak scaling (fixed per-device batch), then the largest global batch on ONE device: the
+    # cost of splitting the same work over simulated devices.
+    plan = [(count, args.per_device_batch * count) for count in (1, 2, 4, 8)]
+    plan.append((1, args.per_device_batch * 8))
+    for count, batch in plan:
+        command = [sys.executable, __file__, "--config", args.config, "--devices", str(count),
+                   "--batch", str(batch), "--steps", str(args.steps)]
+        if args.canvas:
+            command += ["--canvas", args.canvas]
+        print("$", " ".join(command[1:]), flush=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"  {count} devices, global batch {row['global_batch_pairs']}: "
+              f"{row['step_s_median']:.3f} s/step, {row['pairs_per_s_median']:.2f} pairs/s, "
+              f"compile {row['compile_s']:.1f} s, peak RSS {row['peak_rss_mib']:.0f} MiB, "
+              f"load {row['loadavg_start_end']}", flush=True)
+    return {"config": args.config, "per_device_batch": args.per_device_batch,
+            "XLA_FLAGS": env["XLA_FLAGS"], "rows": rows, "machine": benchlib.machine()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="tiny")
+    parser.add_argument("--batch", type=int, default=4, help="global SOT pairs per step")
+    parser.add_argument("--canvas", default="", help="H,W of the pair images (default: the "
+                        "config's synthetic size, 128x160)")
+    parser.add_argument("--targets", type=int, default=0, help="T (default data.max_targets)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps")
+    parser.add_argument("--devices", type=int, default=1)
+    parser.add_argument("--model-axis", type=int, default=1)
+    parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--per-device-batch", type=int, default=2)
+    args = parser.parse_args()
+    if args.scaling:
+        result = scaling(args)
+        path = benchlib.write_result(f"train_scaling_{args.config}", result)
+        print(f"wrote {path}")
+        return
+    result = run_one(args)
+    benchlib.write_result(f"train_{args.config}_{args.devices}dev_b{args.batch}", result)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("raw", "machine")}))
+
+
+if __name__ == "__main__":
+    main()

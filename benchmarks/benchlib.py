@@ -1,0 +1,144 @@
+"""Shared helpers of the benchmark scripts: machine description, repeated timing, result files.
+
+The benchmark machine is usually shared (other processes compete for its cores), so every
+result records the load average and core count next to the figure, every measurement is
+repeated and the MEDIAN reported (plus the minimum: the least-disturbed repeat, the closest to
+the uncontended cost), and compile time is kept apart from steady-state time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+if str(ROOT) not in sys.path:  # `python benchmarks/x.py` from anywhere: import the repo's code
+    sys.path.insert(0, str(ROOT))
+
+
+def cpu_model() -> str:
+    """The CPU model string of /proc/cpuinfo (Linux), else what `platform` knows."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """What a reader needs to judge a figure: CPU, usable cores, load, library versions."""
+    info: dict[str, Any] = {
+        "cpu": cpu_model(),
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "loadavg": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+    for module in ("jax", "jaxlib", "numpy", "torch"):
+        if module in sys.modules:
+            info[module] = getattr(sys.modules[module], "__version__", "?")
+    if "jax" in sys.modules:
+        jax = sys.modules["jax"]
+        info["jax_devices"] = f"{jax.device_count()} x {jax.devices()[0].platform}"
+    for name in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS"):
+        if os.environ.get(name):
+            info[name] = os.environ[name]
+    return info
+
+
+def loadavg() -> float:
+    """1-minute load average: how many runnable processes competed for the cores."""
+    return round(os.getloadavg()[0], 2)
+
+
+def repeat(fn: Callable[[], Any], repeats: int, warmup: int = 0) -> dict[str, float]:
+    """Calls `fn` `warmup` + `repeats` times; seconds per call (median, min, max, all)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return summarize(times)
+
+
+def summarize(times_s) -> dict[str, Any]:
+    times_s = [float(t) for t in times_s]
+    return {"median_s": statistics.median(times_s), "min_s": min(times_s),
+            "max_s": max(times_s), "n": len(times_s), "all_s": [round(t, 6) for t in times_s]}
+
+
+def write_result(name: str, payload: dict[str, Any]) -> pathlib.Path:
+    """Writes benchmarks/results/NAME.json atomically (temp file in the same dir, replace)."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    fd, tmp = tempfile.mkstemp(dir=RESULTS_DIR, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=2, default=_jsonable)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def append_history(name: str, record: dict[str, Any]) -> pathlib.Path:
+    """Adds one line to benchmarks/results/NAME.jsonl (rewritten atomically), for figures that
+    depend on the machine's load and are worth keeping from every run, not only the last."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    lines.append(json.dumps(record, default=_jsonable))
+    fd, tmp = tempfile.mkstemp(dir=RESULTS_DIR, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def load_config(name: str):
+    """configs/NAME.py's get_config() (NAME: tiny, dmtrack_dla34, dmtrack_gs_official)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"configs.{name}")
+    except ModuleNotFoundError as err:
+        raise ValueError(f"no config configs/{name}.py (try tiny, dmtrack_dla34, "
+                         f"dmtrack_gs_official)") from err
+    return module.get_config()
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    """'512,736' or '512x736' -> (512, 736)."""
+    try:
+        h, w = (int(v) for v in text.lower().replace("x", ",").split(","))
+    except ValueError as err:
+        raise ValueError(f"expected H,W (e.g. 512,736), got {text!r}") from err
+    return h, w
