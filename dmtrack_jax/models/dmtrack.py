@@ -115,12 +115,25 @@ class DMTrack(nn.Module):
         Boxes given as concrete arrays are checked: a box with NaN, zero or negative size, or
         entirely outside the image raises ValueError naming it. (Inside `jit` the caller checks.)
         """
+        boxes = self._checked_boxes(images, boxes, box_valid)
+        _, features = self._features(images, train)
+        return self._kernels_from_features(features, boxes)
+
+    def encode_template_and_embed(self, images, boxes, box_valid=None, train: bool = False):
+        """`encode_template` and `embed` of the same images with ONE backbone pass (tracking
+        frame 1: the kernels and the target's first-frame embedding map)."""
+        boxes = self._checked_boxes(images, boxes, box_valid)
+        trunk, features = self._features(images, train)
+        return self._kernels_from_features(features, boxes), self.reid_head(trunk[2])
+
+    def _checked_boxes(self, images, boxes, box_valid):
+        """Validates concrete boxes; padded (invalid) slots get a harmless placeholder box."""
         if box_valid is None:
             box_valid = jnp.ones(boxes.shape[:2], bool)
         check_template_boxes(boxes, images.shape[1:3], box_valid)
-        boxes = jnp.where(box_valid[..., None], boxes,
-                          jnp.asarray(_PLACEHOLDER_BOX, boxes.dtype))
-        _, features = self._features(images, train)
+        return jnp.where(box_valid[..., None], boxes, jnp.asarray(_PLACEHOLDER_BOX, boxes.dtype))
+
+    def _kernels_from_features(self, features, boxes):
         per_level = [
             roi_align(f, boxes, self.roi_size, 1.0 / s, self.roi_sampling_ratio, aligned=True)
             for f, s in zip(features, self.strides)

@@ -70,12 +70,14 @@ class NetworkStep:
         self._detect = jax.jit(self._detect_fn)
 
     def _encode_fn(self, variables, canvases, boxes):
-        kernels = self.model.apply(variables, canvases, boxes[:, None, :],
-                                   method=self.model.encode_template)
         if self.has_reid:
-            embedding_map = self.model.apply(variables, canvases, method=self.model.embed)
+            kernels, embedding_map = self.model.apply(
+                variables, canvases, boxes[:, None, :],
+                method=self.model.encode_template_and_embed)
             embedding = jax.vmap(sample_embeddings)(embedding_map, boxes[:, None, :])[:, 0]
         else:
+            kernels = self.model.apply(variables, canvases, boxes[:, None, :],
+                                       method=self.model.encode_template)
             embedding = jnp.zeros((canvases.shape[0], 1), jnp.float32)
         return kernels, embedding
 

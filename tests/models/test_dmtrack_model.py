@@ -172,3 +172,17 @@ def test_bad_template_boxes_raise_value_error_naming_the_box(tiny_setup, box, me
     valid = jnp.asarray([[True, False]])
     from dmtrack_jax.ops.boxes import check_template_boxes
     check_template_boxes(boxes, (h, w), valid)
+
+
+def test_one_pass_encode_and_embed_equals_the_two_entry_points(tiny_setup):
+    """Tracking's frame 1 runs the backbone once for both the kernels and the embeddings."""
+    _, model, variables = tiny_setup
+    images = jax.random.normal(jax.random.PRNGKey(7), (2, 64, 96, 3))
+    boxes = jnp.asarray([[[4.0, 5.0, 30.0, 40.0]], [[10.0, 8.0, 50.0, 33.0]]])
+    kernels, embeddings = model.apply(variables, images, boxes,
+                                      method=model.encode_template_and_embed)
+    separate = model.apply(variables, images, boxes, method=model.encode_template)
+    for name in separate:
+        np.testing.assert_array_equal(np.asarray(kernels[name]), np.asarray(separate[name]))
+    np.testing.assert_array_equal(np.asarray(embeddings),
+                                  np.asarray(model.apply(variables, images, method=model.embed)))
