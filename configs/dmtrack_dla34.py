@@ -53,7 +53,7 @@ def optim_config() -> ml_collections.ConfigDict:
     """The paper's recipe: SGD lr 1e-3, 360K iterations, /10 at 300K and 340K. Momentum, weight
     decay, bias lr x2, clipping and warmup are the released code's (the paper is silent)."""
     o = ml_collections.ConfigDict()
-    o.name = "sgd"
+    o.name = "sgd"  # "sgd" | "adamw" (b1, b2, eps below are AdamW's only)
     o.learning_rate = 1e-3
     o.momentum = 0.9
     o.weight_decay = 1e-4  # kernels only: none on biases, norms, scales, uncertainty weights
@@ -64,6 +64,9 @@ def optim_config() -> ml_collections.ConfigDict:
     o.warmup_ratio = 1.0 / 3000
     o.decay_steps = (300_000, 340_000)
     o.decay_factor = 0.1
+    o.b1 = 0.9
+    o.b2 = 0.999
+    o.eps = 1e-8
     return o
 
 

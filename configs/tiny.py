@@ -14,14 +14,27 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     config = dmtrack_dla34.get_config(arg)
     config.name = "tiny"
     m = config.model
-    m.dla_channels = (4, 8, 8, 16, 16, 32)
-    m.fpn_channels = 16
-    m.head_channels = 16
-    m.encoder_channels = 8
+    # 1/8 of DLA-34's widths. Half these widths never learned to find the look-alike objects
+    # at all (the top candidate on any object in 12% of frames after 600 steps, 36% here).
+    m.dla_channels = (8, 16, 16, 32, 32, 64)
+    m.fpn_channels = 32
+    m.head_channels = 32
+    m.encoder_channels = 16
     m.num_convs = 4
-    m.gn_groups = 4
+    m.gn_groups = 8
     m.reid_dim = 16
     config.tracker.input_size = (128, 160)
+    # Association thresholds for this model's score scale (its best candidates score ~0.2-0.4),
+    # tuned on the validation seed set by benchmarks/tune_tracker.py (not on the demo's or the
+    # ablation's videos); the rest keep the FairMOT defaults.
+    tr = config.tracker
+    tr.detection_min_score = 0.05
+    tr.absent_confidence = 0.1
+    tr.new_track_score_threshold = 0.05
+    tr.redetect_score_threshold = 0.1
+    tr.redetect_similarity_threshold = 0.4
+    tr.appearance_weight = 0.98
+    tr.embedding_match_threshold = 0.6
     # At these widths the untrained head predicts boxes of ~1e-3 px, an IoU far below mmdet's
     # 1e-6 clamp, where -log(max(IoU, eps)) has no gradient: lower the clamp so it trains.
     config.loss.iou_eps = 1e-12
@@ -29,18 +42,21 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
 
     config.data = default_data_config("tiny")  # synthetic sequences, 128x160 canvases
     t = config.train
-    t.steps = 2000
+    t.steps = 5000
     t.batch_size = 4
     t.reid_every = 4  # every 4th step is an identity batch
     t.log_every = 10
-    t.checkpoint_every = 200
-    t.eval_every = 500
+    t.checkpoint_every = 500
+    t.eval_every = 1000
     t.eval_sequences = 2
     t.eval_frames = 40
+    # AdamW, not the paper's SGD: in a few thousand CPU steps SGD (lr 0.01) left the controllers'
+    # template-dependent weights where they started and the detector's maps flat.
     o = config.optim
-    o.learning_rate = 0.01
+    o.name = "adamw"
+    o.learning_rate = 1e-3
     o.warmup = "linear"
     o.warmup_steps = 50
     o.warmup_ratio = 0.1
-    o.decay_steps = (1500, 1800)
+    o.decay_steps = (4000, 4600)
     return config

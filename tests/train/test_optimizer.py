@@ -69,6 +69,46 @@ def test_three_steps_equal_pytorch_sgd():
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6, err_msg=str(path))
 
 
+def test_three_steps_equal_pytorch_adamw():
+    """PyTorch AdamW: p *= 1 - lr*wd (kernels only); m, v with bias correction;
+    p -= lr * mult * m_hat / (sqrt(v_hat) + eps). Gradients clipped first."""
+    config = _optim(name="adamw", learning_rate=0.01, warmup_steps=1, warmup_ratio=0.5,
+                    grad_clip_norm=2.0, weight_decay=0.05, decay_steps=(2,), decay_factor=0.1,
+                    b1=0.8, b2=0.95, eps=1e-3)
+    rng = np.random.default_rng(1)
+    params = {"conv": {"kernel": rng.normal(size=(3, 2)), "bias": rng.normal(size=2)},
+              "gn": {"scale": rng.normal(size=2), "bias": rng.normal(size=2)}}
+    grads = [jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape) * 1.5, params)
+             for _ in range(3)]
+    tx = make_optimizer(config)
+    jparams = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), params)
+    state = tx.init(jparams)
+    for g in grads:
+        updates, state = tx.update(jax.tree_util.tree_map(jnp.asarray, g), state, jparams)
+        jparams = jax.tree_util.tree_map(lambda p, u: p + u, jparams, updates)
+
+    ref = jax.tree_util.tree_map(lambda a: a.copy(), params)
+    m = jax.tree_util.tree_map(np.zeros_like, params)
+    v = jax.tree_util.tree_map(np.zeros_like, params)
+    lrs = [0.01 * 0.5, 0.01, 0.001]
+    for step, g in enumerate(grads):
+        t = step + 1
+        norm = np.sqrt(sum(np.sum(x ** 2) for x in jax.tree_util.tree_leaves(g)))
+        factor = min(1.0, 2.0 / norm)
+        for module, leaf, decay, mult in (("conv", "kernel", 0.05, 1.0), ("conv", "bias", 0, 2.0),
+                                          ("gn", "scale", 0, 1.0), ("gn", "bias", 0, 1.0)):
+            d = g[module][leaf] * factor
+            m[module][leaf] = 0.8 * m[module][leaf] + 0.2 * d
+            v[module][leaf] = 0.95 * v[module][leaf] + 0.05 * d ** 2
+            m_hat = m[module][leaf] / (1 - 0.8 ** t)
+            v_hat = v[module][leaf] / (1 - 0.95 ** t)
+            p = ref[module][leaf] * (1 - lrs[step] * decay)
+            ref[module][leaf] = p - lrs[step] * mult * m_hat / (np.sqrt(v_hat) + 1e-3)
+    for (path, got), want in zip(jax.tree_util.tree_leaves_with_path(jparams),
+                                 jax.tree_util.tree_leaves(ref)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6, err_msg=str(path))
+
+
 def test_unknown_optimizer_is_refused():
     import pytest
     with pytest.raises(ValueError, match="optim.name"):
