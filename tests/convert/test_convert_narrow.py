@@ -94,12 +94,13 @@ def test_a_wrong_controller_layout_would_be_caught(case, torch_ref, assert_parit
 
 def test_wrong_shape_is_refused_naming_the_key_and_both_shapes(case):
     state = dict(case.state_dict)
-    state["bbox_head.fcos_reg.weight"] = np.zeros((4, 8, 1, 1), np.float32)
+    channels = case.config.model.encoder_channels  # fcos_reg reads the encoder's output
+    state["bbox_head.fcos_reg.weight"] = np.zeros((4, channels, 1, 1), np.float32)
     with pytest.raises(ValueError) as err:
         convert_state_dict(state, case.config)
     message = str(err.value)
     assert "bbox_head.fcos_reg.weight" in message
-    assert "(4, 8, 3, 3)" in message and "(4, 8, 1, 1)" in message
+    assert f"(4, {channels}, 3, 3)" in message and f"(4, {channels}, 1, 1)" in message
 
 
 def test_missing_key_is_refused_naming_the_key(case):
