@@ -2,12 +2,13 @@
 
 Rows: selection `top1` (the released tracker) vs `position` (nearest to the last box among the
 top 5) vs `reid` (the full tracker), and correlation DC vs CC vs DW vs HP, every model trained
-with the same command and number of steps (600: what this project's shared 2-core CPU could
-afford four times over; the shipped DC model has 2,000):
+with the same command and number of steps (1,500: what this project's shared 2-core CPU could
+afford four times over; the shipped DC model has 5,000):
 
     for c in dc cc dw hp; do
       dmtrack train --config configs/tiny.py --workdir workdirs/ablation/$c \
-          --config.model.correlation=$c --config.train.steps=600 --config.train.eval_every=0
+          --config.model.correlation=$c --config.train.steps=1500 \
+          "--config.optim.decay_steps=(1200,1380)" --config.train.eval_every=0
     done
     .venv/bin/python benchmarks/ablation.py [--sequences 16 --frames 120]
 
