@@ -14,6 +14,23 @@ def _optim(**overrides):
     return config
 
 
+def _run_optimizer(config, params, grads):
+    """Applies `make_optimizer(config)` to float32 copies of `params` for each of `grads`."""
+    tx = make_optimizer(config)
+    jparams = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), params)
+    state = tx.init(jparams)
+    for g in grads:
+        updates, state = tx.update(jax.tree_util.tree_map(jnp.asarray, g), state, jparams)
+        jparams = jax.tree_util.tree_map(lambda p, u: p + u, jparams, updates)
+    return jparams
+
+
+def _assert_trees_close(got_tree, want_tree):
+    for (path, got), want in zip(jax.tree_util.tree_leaves_with_path(got_tree),
+                                 jax.tree_util.tree_leaves(want_tree)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6, err_msg=str(path))
+
+
 def test_schedules_of_both_recipes():
     paper = make_schedule(dmtrack_dla34.get_config().optim)
     got = [float(paper(s)) for s in (0, 499, 500, 299_999, 300_000, 339_999, 340_000)]
@@ -46,12 +63,7 @@ def test_three_steps_equal_pytorch_sgd():
               "bn": {"scale": rng.normal(size=2), "bias": rng.normal(size=2)}}
     grads = [jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape) * 1.5, params)
              for _ in range(3)]
-    tx = make_optimizer(config)
-    jparams = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), params)
-    state = tx.init(jparams)
-    for g in grads:
-        updates, state = tx.update(jax.tree_util.tree_map(jnp.asarray, g), state, jparams)
-        jparams = jax.tree_util.tree_map(lambda p, u: p + u, jparams, updates)
+    jparams = _run_optimizer(config, params, grads)
 
     ref = jax.tree_util.tree_map(lambda a: a.copy(), params)
     bufs = jax.tree_util.tree_map(np.zeros_like, params)
@@ -64,9 +76,7 @@ def test_three_steps_equal_pytorch_sgd():
             d = g[module][leaf] * factor + decay * ref[module][leaf]
             bufs[module][leaf] = 0.9 * bufs[module][leaf] + d
             ref[module][leaf] = ref[module][leaf] - lrs[step] * mult * bufs[module][leaf]
-    for (path, got), want in zip(jax.tree_util.tree_leaves_with_path(jparams),
-                                 jax.tree_util.tree_leaves(ref)):
-        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6, err_msg=str(path))
+    _assert_trees_close(jparams, ref)
 
 
 def test_three_steps_equal_pytorch_adamw():
@@ -80,12 +90,7 @@ def test_three_steps_equal_pytorch_adamw():
               "gn": {"scale": rng.normal(size=2), "bias": rng.normal(size=2)}}
     grads = [jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape) * 1.5, params)
              for _ in range(3)]
-    tx = make_optimizer(config)
-    jparams = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), params)
-    state = tx.init(jparams)
-    for g in grads:
-        updates, state = tx.update(jax.tree_util.tree_map(jnp.asarray, g), state, jparams)
-        jparams = jax.tree_util.tree_map(lambda p, u: p + u, jparams, updates)
+    jparams = _run_optimizer(config, params, grads)
 
     ref = jax.tree_util.tree_map(lambda a: a.copy(), params)
     m = jax.tree_util.tree_map(np.zeros_like, params)
@@ -104,9 +109,7 @@ def test_three_steps_equal_pytorch_adamw():
             v_hat = v[module][leaf] / (1 - 0.95 ** t)
             p = ref[module][leaf] * (1 - lrs[step] * decay)
             ref[module][leaf] = p - lrs[step] * mult * m_hat / (np.sqrt(v_hat) + 1e-3)
-    for (path, got), want in zip(jax.tree_util.tree_leaves_with_path(jparams),
-                                 jax.tree_util.tree_leaves(ref)):
-        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6, err_msg=str(path))
+    _assert_trees_close(jparams, ref)
 
 
 def test_unknown_optimizer_is_refused():
