@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--input-size", default="512,736")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    benchlib.add_conv_algorithm_arg(parser)
     args = parser.parse_args()
     import torch
 
@@ -62,6 +63,7 @@ def main() -> None:
     from dmtrack_jax.models.dla import DLABase
 
     config = official_config()
+    config.model.conv_algorithm = args.conv_algorithm
     variables, _ = convert_state_dict(torch_ref.numpy_state_dict(reference), config)
     model = build_model(config.model)
     x = jnp.asarray(image.numpy().transpose(0, 2, 3, 1))

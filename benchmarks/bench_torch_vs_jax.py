@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--torch-worker", default="", metavar="NPZ",
                         help="(internal) serve torch calls; write the outputs to NPZ")
+    benchlib.add_conv_algorithm_arg(parser)
     args = parser.parse_args()
     if args.torch_worker:
         torch_worker(args)
@@ -184,10 +185,12 @@ def main() -> None:
     benchlib.append_history("torch_vs_jax_history", {
         k: result[k] for k in ("torch_s_median", "jax_s_median", "torch_s_min", "jax_s_min",
                                "jax_over_torch_fps_ratio_median", "torch_dcn_share",
-                               "torch_in_process_after_xla_s", "loadavg_start_end")}
+                               "torch_in_process_after_xla_s", "loadavg_start_end",
+                               "conv_algorithm")}
         | {"date": result["machine"]["date"], "repeats": args.repeats})
     hw = result["input_hw"]
-    print(f"DMTrack-GS detect at {hw[0]}x{hw[1]}, {args.repeats} alternating runs, load "
+    print(f"DMTrack-GS detect at {hw[0]}x{hw[1]} (JAX head convs: {args.conv_algorithm}), "
+          f"{args.repeats} alternating runs, load "
           f"{result['loadavg_start_end']}; outputs agree to "
           f"{max(result['max_relative_error'].values()):.1e} relative")
     print(f"  torch eager ({args.threads} threads, own process): {result['torch_s_median']:.3f} "
@@ -216,6 +219,7 @@ def compare(args, worker: Worker, torch_outputs: dict) -> dict:
     hw = benchlib.parse_hw(args.input_size)
     torch_ref, reference, image, box = build_reference(hw)
     config = official_config()
+    config.model.conv_algorithm = args.conv_algorithm
     variables, _ = convert_state_dict(torch_ref.numpy_state_dict(reference), config)
     model = build_model(config.model)
     image_nhwc = jnp.asarray(image.numpy().transpose(0, 2, 3, 1))
@@ -259,6 +263,7 @@ def compare(args, worker: Worker, torch_outputs: dict) -> dict:
     torch_t, jax_t = benchlib.summarize(torch_times), benchlib.summarize(jax_times)
     return {
         "config": "dmtrack_gs_official", "input_hw": hw, "torch_threads": args.threads,
+        "conv_algorithm": args.conv_algorithm,
         "max_relative_error": errors, "jax_compile_s": round(jax_compile_s, 2),
         "torch_s_median": torch_t["median_s"], "jax_s_median": jax_t["median_s"],
         "torch_s_min": torch_t["min_s"], "jax_s_min": jax_t["min_s"],

@@ -73,6 +73,7 @@ def first_box(hw: tuple[int, int]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="tiny")
+    benchlib.add_conv_algorithm_arg(parser)
     parser.add_argument("--frames", type=int, default=10, help="timed frames per pass")
     parser.add_argument("--input-size", default="512,736", help="H,W canvas (paper: 512,736)")
     parser.add_argument("--source-size", default="720,1280", help="H,W of the video frames")
@@ -87,6 +88,7 @@ def main() -> None:
 
     config = benchlib.load_config(args.config)
     config.tracker.input_size = input_hw
+    config.model.conv_algorithm = args.conv_algorithm
     if args.score_floor >= 0:
         config.tracker.candidate_min_score = args.score_floor
         config.tracker.detection_min_score = args.score_floor
@@ -139,6 +141,7 @@ def main() -> None:
     split_total = sum(s["median_s"] for s in split.values())
     result = {
         "config": args.config, "input_hw": input_hw, "source_hw": source_hw,
+        "conv_algorithm": args.conv_algorithm,
         "frames": args.frames, "score_floor": args.score_floor,
         "loadavg_start_end": [load_start, load_end],
         "compile": {"encode_first_call_s": round(encode_first_s, 2),
@@ -155,6 +158,8 @@ def main() -> None:
         "machine": benchlib.machine(),
     }
     name = f"tracking_{args.config}_{input_hw[0]}x{input_hw[1]}"
+    if args.conv_algorithm != "auto":
+        name += f"_{args.conv_algorithm}"
     path = benchlib.write_result(name, result)
     print(f"{args.config} at {input_hw[0]}x{input_hw[1]} (frames {source_hw[0]}x{source_hw[1]} "
           f"JPEG), {args.frames} frames, load {load_start} -> {load_end}")

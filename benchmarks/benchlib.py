@@ -123,6 +123,12 @@ def _jsonable(value):
     return str(value)
 
 
+def add_conv_algorithm_arg(parser) -> None:
+    parser.add_argument("--conv-algorithm", default="auto", choices=("auto", "direct", "winograd"),
+                        help="model.conv_algorithm, the head towers' 3x3 convs (auto: Winograd "
+                        "on CPU at >= 64 channels, XLA's conv otherwise)")
+
+
 def load_config(name: str):
     """configs/NAME.py's get_config() (NAME: tiny, dmtrack_dla34, dmtrack_gs_official)."""
     import importlib

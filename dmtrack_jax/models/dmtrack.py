@@ -22,6 +22,7 @@ import numpy as np
 
 from dmtrack_jax.models.dla import DLASeg
 from dmtrack_jax.models.head import DynamicFCOSHead
+from dmtrack_jax.ops.winograd import CONV_ALGORITHMS
 from dmtrack_jax.models.neck import FPN
 from dmtrack_jax.models.template import Controllers, TemplateBranch, select_level
 from dmtrack_jax.ops.boxes import check_template_boxes
@@ -72,6 +73,7 @@ class DMTrack(nn.Module):
     controller_padding_quirk: bool = False
     reid_dim: int = 128  # 0: no re-id head (the released DMTrack-GS)
     reid_hidden: int = 0
+    conv_algorithm: str = "auto"  # the head's tower convs: "auto" | "direct" | "winograd"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
@@ -101,7 +103,8 @@ class DMTrack(nn.Module):
         )
         self.bbox_head = head(self.correlation, tuple(self.integration_layers),
                               self.head_channels, self.encoder_channels, self.num_convs,
-                              self.gn_groups, self.num_classes, num_levels, **kw)
+                              self.gn_groups, self.num_classes, num_levels,
+                              self.conv_algorithm, **kw)
         if self.reid_dim > 0:
             self.reid_head = ReIDHead(self.reid_dim, self.reid_hidden, **kw)
 
@@ -183,6 +186,11 @@ def build_model(model_config) -> DMTrack:
     if c.head_channels % c.gn_groups:
         raise ValueError(f"model.head_channels {c.head_channels} is not divisible by "
                          f"model.gn_groups {c.gn_groups}")
+    # Configs saved before the field existed build with its default.
+    conv_algorithm = c.get("conv_algorithm", "auto")
+    if conv_algorithm not in CONV_ALGORITHMS:
+        raise ValueError(f"model.conv_algorithm must be one of {CONV_ALGORITHMS}, "
+                         f"got {conv_algorithm!r}")
     return DMTrack(
         dla_levels=tuple(c.dla_levels),
         dla_channels=tuple(c.dla_channels),
@@ -201,6 +209,7 @@ def build_model(model_config) -> DMTrack:
         controller_padding_quirk=c.controller_padding_quirk,
         reid_dim=c.reid_dim,
         reid_hidden=c.reid_hidden,
+        conv_algorithm=conv_algorithm,
         dtype=dtype_from_name(c.dtype),
         param_dtype=dtype_from_name(c.param_dtype),
     )

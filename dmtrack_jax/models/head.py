@@ -23,10 +23,34 @@ import jax.numpy as jnp
 
 from dmtrack_jax.models.layers import Scale, conv
 from dmtrack_jax.ops.correlation import CORRELATIONS
+from dmtrack_jax.ops.winograd import conv3x3_winograd, resolve_conv_algorithm
 
 Dtype = Any
 
 PRIOR_PROB = 0.01
+
+
+class Conv3x3(nn.Module):
+    """3x3 conv, stride 1, padding 1, no bias: the parameters of `nn.Conv` (`kernel`, same
+    shape, init and name), computed directly by XLA or by Winograd F(2x2, 3x3)."""
+
+    features: int
+    algorithm: str = "direct"  # "auto" | "direct" | "winograd" (ops/winograd.py)
+    kernel_init: Any = nn.initializers.normal(0.01)
+    dtype: Dtype = jnp.float32
+    param_dtype: Dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x):
+        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features),
+                            self.param_dtype).astype(self.dtype)
+        x = x.astype(self.dtype)
+        if resolve_conv_algorithm(self.algorithm, x.shape[-1]) == "winograd":
+            return conv3x3_winograd(x, kernel)
+        batched = x.reshape(-1, *x.shape[-3:])
+        y = jax.lax.conv_general_dilated(batched, kernel, (1, 1), ((1, 1), (1, 1)),
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return y.reshape(*x.shape[:-1], self.features)
 
 
 class ConvGN(nn.Module):
@@ -34,13 +58,14 @@ class ConvGN(nn.Module):
 
     features: int
     groups: int = 32
+    conv_algorithm: str = "direct"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x):
-        x = conv(self.features, 3, name="conv", kernel_init=nn.initializers.normal(0.01),
-                 dtype=self.dtype, param_dtype=self.param_dtype)(x)
+        x = Conv3x3(self.features, self.conv_algorithm, name="conv", dtype=self.dtype,
+                    param_dtype=self.param_dtype)(x)
         x = nn.GroupNorm(num_groups=self.groups, epsilon=1e-5, dtype=self.dtype,
                          param_dtype=self.param_dtype, name="gn")(x[None])[0]
         return nn.relu(x)
@@ -74,6 +99,7 @@ class DynamicFCOSHead(nn.Module):
     gn_groups: int = 32
     num_classes: int = 2
     num_levels: int = 3
+    conv_algorithm: str = "auto"  # the tower convs: see ops/winograd.py
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
@@ -82,7 +108,8 @@ class DynamicFCOSHead(nn.Module):
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         fuse = CORRELATIONS[self.correlation]
         towers = {
-            branch: [ConvGN(self.head_channels, self.gn_groups, name=f"{branch}_convs_{k}", **kw)
+            branch: [ConvGN(self.head_channels, self.gn_groups, self.conv_algorithm,
+                            name=f"{branch}_convs_{k}", **kw)
                      for k in range(self.num_convs)]
             for branch in ("cls", "reg")
         }

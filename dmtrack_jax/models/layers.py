@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -98,8 +97,12 @@ def bilinear_upsample_init(key, shape, dtype=jnp.float32):
 class DepthwiseUpsample(nn.Module):
     """PyTorch `ConvTranspose2d(C, C, 2f, stride=f, padding=f // 2, groups=C, bias=False)`.
 
-    `kernel[a, b, 0, c]` holds PyTorch's `weight[c, 0, a, b]`. A transposed conv is the
-    input dilated by the stride, padded by k - 1 - p, and convolved with the flipped kernel.
+    `kernel[a, b, 0, c]` holds PyTorch's `weight[c, 0, a, b]`. Computed in polyphase form, not
+    as a grouped convolution of the stride-dilated input (XLA:CPU ran that at ~1% of its conv
+    throughput: 44 ms for one 128-channel 32x46 map). The transposed conv writes
+    `x[i] * w[t]` to output `i * f - p + t`; with a kernel of 2f taps, output `o` with
+    `o + p = q * f + r` (0 <= r < f) receives exactly `x[q] * w[r] + x[q - 1] * w[r + f]`
+    per axis, i.e. four shifted copies of the input times a per-phase, per-channel weight.
     """
 
     factor: int = 2
@@ -108,21 +111,25 @@ class DepthwiseUpsample(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        channels = x.shape[-1]
-        k = 2 * self.factor
-        p = self.factor // 2
-        kernel = self.param("kernel", bilinear_upsample_init, (k, k, 1, channels),
+        *batch, height, width, channels = x.shape
+        f = self.factor
+        p = f // 2
+        kernel = self.param("kernel", bilinear_upsample_init, (2 * f, 2 * f, 1, channels),
                             self.param_dtype)
-        flipped = jnp.flip(kernel, axis=(0, 1)).astype(self.dtype)
-        return jax.lax.conv_general_dilated(
-            x.astype(self.dtype),
-            flipped,
-            window_strides=(1, 1),
-            padding=((k - 1 - p, k - 1 - p), (k - 1 - p, k - 1 - p)),
-            lhs_dilation=(self.factor, self.factor),
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-            feature_group_count=channels,
-        )
+        w = kernel[:, :, 0, :].astype(self.dtype)  # (2f, 2f, C)
+        x = x.astype(self.dtype)
+        pad = [(0, 0)] * len(batch) + [(1, 1), (1, 1), (0, 0)]
+        xp = jnp.pad(x, pad)  # xp[..., q + 1, :, :] = x[q]; q runs over 0..H (x[H] = 0)
+        out = None
+        for a in (0, 1):  # input row q - a, kernel rows r + a f
+            for b in (0, 1):
+                shifted = xp[..., 1 - a:2 - a + height, 1 - b:2 - b + width, :]  # (H+1, W+1)
+                phase_w = w[a * f:(a + 1) * f, b * f:(b + 1) * f, :]  # (f, f, C): [r_y, r_x]
+                term = shifted[..., :, None, :, None, :] * phase_w[:, None, :, :]
+                out = term if out is None else out + term
+        # out[..., q_y, r_y, q_x, r_x, c] is output (q_y f + r_y - p, q_x f + r_x - p).
+        out = out.reshape(*batch, (height + 1) * f, (width + 1) * f, channels)
+        return out[..., p:p + f * height, p:p + f * width, :]
 
 
 class ModulatedDeformConv(nn.Module):

@@ -22,7 +22,7 @@ class TrackletPool:
         self.next_id = 1
         self.ids = np.zeros((0,), np.int64)
         self.mean = np.zeros((0, 8))
-        self.covariance = np.zeros((0, 8, 8))
+        self.covariance = np.zeros((0, 3, 4))  # compact: see KalmanFilter
         self.embeddings = np.zeros((0, embedding_dim))
         self.boxes = np.zeros((0, 4))
         self.state = np.zeros((0,), np.int64)

@@ -89,6 +89,38 @@ def test_invalid_ablation_configs_are_refused():
         build_model(config.model)
 
 
+def test_conv_algorithm_is_validated_and_defaults_for_old_configs():
+    config = tiny.get_config()
+    config.model.conv_algorithm = "fft"
+    with pytest.raises(ValueError, match="model.conv_algorithm"):
+        build_model(config.model)
+    del config.model["conv_algorithm"]  # a config saved before the field existed
+    assert build_model(config.model).conv_algorithm == "auto"
+
+
+def test_head_gives_the_same_outputs_with_winograd_and_direct_tower_convs():
+    rng = np.random.default_rng(5)
+    features = [jnp.asarray(rng.normal(size=(h, w, 64)), jnp.float32)
+                for h, w in ((9, 12), (5, 6), (3, 3))]
+    kernels = {f"{b}{n}": jnp.asarray(rng.normal(size=(3,) + ((64, 64) if n == 1 else (8, 8)))
+                                      * 0.2, jnp.float32)
+               for b in ("cls", "reg") for n in (1, 2)}
+    outputs = {}
+    for algorithm in ("direct", "winograd"):
+        head = DynamicFCOSHead(head_channels=64, encoder_channels=8, gn_groups=8,
+                               conv_algorithm=algorithm)
+        variables = head.init(jax.random.PRNGKey(0), features, kernels)
+        outputs[algorithm] = (variables, head.apply(variables, features, kernels))
+    # Same parameter tree (a checkpoint loads into either), same function.
+    assert (jax.tree_util.tree_structure(outputs["direct"][0])
+            == jax.tree_util.tree_structure(outputs["winograd"][0]))
+    for key in ("cls", "reg", "ctr"):
+        for level in range(3):
+            want = np.asarray(outputs["direct"][1][key][level])
+            got = np.asarray(outputs["winograd"][1][key][level])
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
 @pytest.fixture(scope="module")
 def jitted(tiny_setup):
     _, model, _ = tiny_setup

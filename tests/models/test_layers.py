@@ -4,6 +4,7 @@ and the released controllers' padding quirk."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from dmtrack_jax.models.layers import DepthwiseUpsample
 from dmtrack_jax.models.neck import resize_nearest
@@ -24,17 +25,20 @@ def conv_transpose_np(x, weight, stride, padding):
     return full[padding:padding + out_h, padding:padding + out_w]
 
 
-def test_depthwise_upsample_is_pytorch_conv_transpose():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(1, 4, 5, 3))
-    module = DepthwiseUpsample(factor=2)
+@pytest.mark.parametrize("factor,size", [(2, (4, 5)), (4, (3, 2)), (2, (1, 1))])
+def test_depthwise_upsample_is_pytorch_conv_transpose(factor, size):
+    rng = np.random.default_rng(factor)
+    x = rng.normal(size=(2, *size, 3))
+    module = DepthwiseUpsample(factor=factor)
     variables = module.init(jax.random.PRNGKey(0), jnp.asarray(x, jnp.float32))
-    torch_weight = rng.normal(size=(3, 1, 4, 4))  # PyTorch layout (C, 1, kh, kw)
+    k = 2 * factor
+    torch_weight = rng.normal(size=(3, 1, k, k))  # PyTorch layout (C, 1, kh, kw), not separable
     variables = {"params": {"kernel": jnp.asarray(torch_weight.transpose(2, 3, 1, 0), jnp.float32)}}
-    got = np.asarray(module.apply(variables, jnp.asarray(x, jnp.float32)))[0]
-    expected = conv_transpose_np(x[0], torch_weight, stride=2, padding=1)
-    assert got.shape == (8, 10, 3)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
+    got = np.asarray(module.apply(variables, jnp.asarray(x, jnp.float32)))
+    assert got.shape == (2, factor * size[0], factor * size[1], 3)
+    for n in range(2):
+        expected = conv_transpose_np(x[n], torch_weight, stride=factor, padding=factor // 2)
+        np.testing.assert_allclose(got[n], expected, atol=1e-5)
 
 
 def test_bilinear_init_upsamples_a_constant_to_a_constant_inside():

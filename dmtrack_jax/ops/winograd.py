@@ -1,0 +1,121 @@
+"""3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3).
+
+The convolution of the head towers (3x3, 256 -> 256 channels, stride 1, padding 1) is more than
+half of the paper network's FLOPs. XLA's CPU convolution already runs it at about the machine's
+measured matmul peak, so only fewer multiplications make it faster. F(2x2, 3x3) (Lavin & Gray,
+"Fast Algorithms for Convolutional Neural Networks", CVPR 2016) computes each 2x2 output tile
+from a 4x4 input tile with 16 multiplications per (input, output) channel pair instead of 36:
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A
+
+with d the 4x4 input tile, g the 3x3 kernel, * elementwise over the 16 positions (a matrix
+product over input channels), and
+
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+
+So the work is 16 matrix products (tiles x Cin) @ (Cin x Cout), 4/9 of the direct method's
+multiply-adds, plus elementwise transforms. The transforms only add and subtract (and halve, in
+G), so float32 results stay within ~1e-6 relative of the direct convolution.
+
+Tile rows are processed in bands of at most `tiles_per_band` tiles: on XLA:CPU one transform
+over a whole 64x92 map was several times slower per element than over bands that stay in cache.
+This is an inference/CPU optimisation; on GPU and TPU XLA's own convolution is the better choice
+(see `resolve_conv_algorithm`).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+CONV_ALGORITHMS = ("auto", "direct", "winograd")
+
+
+def resolve_conv_algorithm(name: str, channels: int) -> str:
+    """'auto' -> 'winograd' on the CPU backend for convolutions of >= 64 input channels
+    (below that the 16 small matrix products cost more than they save), else 'direct'."""
+    if name not in CONV_ALGORITHMS:
+        raise ValueError(f"conv algorithm must be one of {CONV_ALGORITHMS}, got {name!r}")
+    if name != "auto":
+        return name
+    return "winograd" if jax.default_backend() == "cpu" and channels >= 64 else "direct"
+
+
+# The transforms as (outputs x inputs) coefficient matrices.
+_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float32)
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
+_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float32)
+
+
+def _combine(parts, coefficients: np.ndarray, axis: int) -> jax.Array:
+    """sum_a coefficients[:, a] * parts[a], the new (output) axis inserted at `axis`.
+
+    Written as broadcasts rather than a stack of per-output sums so that XLA emits one fused
+    loop per transform instead of one small kernel per output plus a concatenation.
+    """
+    out = None
+    for a, part in enumerate(parts):
+        column = coefficients[:, a]
+        if not column.any():
+            continue
+        shape = [1] * (part.ndim + 1)
+        shape[axis] = column.size
+        term = jnp.expand_dims(part, axis) * jnp.asarray(column, part.dtype).reshape(shape)
+        out = term if out is None else out + term
+    return out
+
+
+def winograd_kernel(kernel: jax.Array) -> jax.Array:
+    """(3, 3, Cin, Cout) -> U = G g G^T as (16, Cin, Cout), index 4 * row + column."""
+    rows = _combine([kernel[a] for a in range(3)], _G, 0)  # (4, 3, Cin, Cout)
+    u = _combine([rows[:, b] for b in range(3)], _G, 1)  # (4, 4, Cin, Cout)
+    return u.reshape(16, *kernel.shape[2:])
+
+
+def _band(padded: jax.Array, u: jax.Array, tiles_w: int) -> jax.Array:
+    """One band of tile rows. padded (..., 2 * tb + 2, 2 * tiles_w + 2, Cin) -> the band's
+    output (..., 2 * tb, 2 * tiles_w, Cout)."""
+    *batch, rows, cols, cin = padded.shape
+    nb = len(batch)
+    tb = (rows - 2) // 2
+    # Tile (i, j) reads padded rows 2i..2i+3, i.e. row pairs i and i + 1: no strided slices.
+    pairs = padded.reshape(*batch, tb + 1, 2, cols, cin)
+    d = [pairs[..., :-1, 0, :, :], pairs[..., :-1, 1, :, :],
+         pairs[..., 1:, 0, :, :], pairs[..., 1:, 1, :, :]]  # tile rows 0..3: (..., tb, cols, C)
+    r = _combine(d, _BT, nb)  # (..., 4, tb, cols, C)
+    r = r.reshape(*batch, 4, tb, tiles_w + 1, 2, cin)
+    e = [r[..., :-1, 0, :], r[..., :-1, 1, :], r[..., 1:, 0, :], r[..., 1:, 1, :]]
+    v = _combine(e, _BT, nb + 1)  # (..., 4, 4, tb, tiles_w, C)
+    v = jnp.moveaxis(v.reshape(*batch, 16, tb * tiles_w, cin), nb, 0)  # (16, ..., T, C)
+    m = jnp.einsum("ktc,kco->kto", v.reshape(16, -1, cin), u)
+    cout = u.shape[-1]
+    m = m.reshape(4, 4, *batch, tb, tiles_w, cout)
+    y = _combine([m[a] for a in range(4)], _AT, 0)  # (2, 4, ..., tb, tiles_w, Cout)
+    y = _combine([y[:, b] for b in range(4)], _AT, 1)  # (2, 2, ..., tb, tiles_w, Cout)
+    # (p, q, ..., t, v, o) -> (..., t, p, v, q, o): output row 2t + p, column 2v + q.
+    y = jnp.moveaxis(y, (0, 1), (nb + 3, nb + 4))  # (..., tb, tiles_w, Cout, p, q)
+    y = jnp.moveaxis(y, (nb + 3, nb + 4), (nb + 1, nb + 3))  # (..., tb, p, tiles_w, q, Cout)
+    return y.reshape(*batch, 2 * tb, 2 * tiles_w, cout)
+
+
+def conv3x3_winograd(x: jax.Array, kernel: jax.Array, tiles_per_band: int = 192) -> jax.Array:
+    """Cross-correlation of x (..., H, W, Cin) with kernel (3, 3, Cin, Cout), stride 1,
+    zero padding 1 (PyTorch's Conv2d(k=3, p=1)) -> (..., H, W, Cout), no bias."""
+    if kernel.shape[:2] != (3, 3):
+        raise ValueError(f"winograd conv needs a 3x3 kernel, got {kernel.shape}")
+    *batch, height, width, cin = x.shape
+    if kernel.shape[2] != cin:
+        raise ValueError(f"kernel has {kernel.shape[2]} input channels, input has {cin}")
+    tiles_h, tiles_w = -(-height // 2), -(-width // 2)
+    pad = [(0, 0)] * len(batch) + [(1, 2 * tiles_h + 1 - height),
+                                   (1, 2 * tiles_w + 1 - width), (0, 0)]
+    padded = jnp.pad(x, pad)  # (..., 2 * tiles_h + 2, 2 * tiles_w + 2, Cin)
+    u = winograd_kernel(kernel.astype(x.dtype))
+    band = max(1, tiles_per_band // tiles_w)
+    outputs = [_band(padded[..., 2 * i:2 * min(i + band, tiles_h) + 2, :, :], u, tiles_w)
+               for i in range(0, tiles_h, band)]
+    y = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-3)
+    return y[..., :height, :width, :]
