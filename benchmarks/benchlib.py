@@ -125,8 +125,8 @@ def _jsonable(value):
 
 def add_conv_algorithm_arg(parser) -> None:
     parser.add_argument("--conv-algorithm", default="auto", choices=("auto", "direct", "winograd"),
-                        help="model.conv_algorithm, the head towers' 3x3 convs (auto: Winograd "
-                        "on CPU at >= 64 channels, XLA's conv otherwise)")
+                        help="model.conv_algorithm, the 3x3 stride-1 convs (auto: Winograd on "
+                        "CPU at >= 256 input channels, XLA's conv otherwise)")
 
 
 def load_config(name: str):

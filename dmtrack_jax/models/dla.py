@@ -37,6 +37,7 @@ def max_pool(x, stride: int):
 class BasicBlock(nn.Module):
     features: int
     stride: int = 1
+    conv_algorithm: str = "direct"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
@@ -44,9 +45,10 @@ class BasicBlock(nn.Module):
     def __call__(self, x, residual=None, train: bool = False):
         residual = x if residual is None else residual
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-        out = conv(self.features, 3, self.stride, name="conv1", **kw)(x)
+        out = conv(self.features, 3, self.stride, name="conv1", algorithm=self.conv_algorithm,
+                   **kw)(x)
         out = nn.relu(batch_norm(train, "bn1", **kw)(out))
-        out = conv(self.features, 3, 1, name="conv2", **kw)(out)
+        out = conv(self.features, 3, 1, name="conv2", algorithm=self.conv_algorithm, **kw)(out)
         out = batch_norm(train, "bn2", **kw)(out)
         return nn.relu(out + residual)
 
@@ -69,12 +71,14 @@ class Tree(nn.Module):
     features: int
     stride: int = 1
     level_root: bool = False
+    conv_algorithm: str = "direct"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x, children=None, train: bool = False):
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        blocks = dict(conv_algorithm=self.conv_algorithm, **kw)
         children = [] if children is None else children
         bottom = max_pool(x, self.stride) if self.stride > 1 else x
         if self.in_channels != self.features:
@@ -84,14 +88,14 @@ class Tree(nn.Module):
         if self.level_root:
             children.append(bottom)
         if self.levels == 1:
-            x1 = BasicBlock(self.features, self.stride, name="tree1", **kw)(x, residual, train)
-            x2 = BasicBlock(self.features, 1, name="tree2", **kw)(x1, None, train)
+            x1 = BasicBlock(self.features, self.stride, name="tree1", **blocks)(x, residual, train)
+            x2 = BasicBlock(self.features, 1, name="tree2", **blocks)(x1, None, train)
             return Root(self.features, name="root", **kw)([x2, x1, *children], train)
         x1 = Tree(self.levels - 1, self.in_channels, self.features, self.stride,
-                  name="tree1", **kw)(x, None, train)
+                  name="tree1", **blocks)(x, None, train)
         children.append(x1)
         return Tree(self.levels - 1, self.features, self.features, 1,
-                    name="tree2", **kw)(x1, children, train)
+                    name="tree2", **blocks)(x1, children, train)
 
 
 class DLABase(nn.Module):
@@ -99,12 +103,14 @@ class DLABase(nn.Module):
 
     levels: Sequence[int] = (1, 1, 1, 2, 2, 1)
     channels: Sequence[int] = (16, 32, 64, 128, 256, 512)
+    conv_algorithm: str = "direct"  # 3x3 stride-1 convs: see layers.conv
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool = False):
-        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype,
+                  conv_algorithm=self.conv_algorithm)
         c = self.channels
         x = ConvBN(c[0], 7, name="base_layer", **kw)(x, train)
         outputs = []
@@ -172,13 +178,15 @@ class DLASeg(nn.Module):
     levels: Sequence[int] = (1, 1, 1, 2, 2, 1)
     channels: Sequence[int] = (16, 32, 64, 128, 256, 512)
     first_level: int = 3
+    conv_algorithm: str = "direct"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-        trunk = DLABase(self.levels, self.channels, name="base", **kw)(x, train)
+        trunk = DLABase(self.levels, self.channels, self.conv_algorithm, name="base", **kw)(
+            x, train)
         pyramid = DLAUp(tuple(self.channels[self.first_level:]), name="dla_up", **kw)(
             trunk[self.first_level:], train)
         return trunk, pyramid

@@ -73,7 +73,8 @@ class DMTrack(nn.Module):
     controller_padding_quirk: bool = False
     reid_dim: int = 128  # 0: no re-id head (the released DMTrack-GS)
     reid_hidden: int = 0
-    conv_algorithm: str = "auto"  # the head's tower convs: "auto" | "direct" | "winograd"
+    # 3x3 stride-1 convs of the trunk, FPN and head towers: "auto" | "direct" | "winograd".
+    conv_algorithm: str = "auto"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
@@ -81,8 +82,9 @@ class DMTrack(nn.Module):
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         num_levels = len(self.strides)
         self.backbone = DLASeg(self.dla_levels, self.dla_channels,
-                               first_level=len(self.dla_channels) - num_levels, **kw)
-        self.neck = FPN(self.fpn_channels, **kw)
+                               first_level=len(self.dla_channels) - num_levels,
+                               conv_algorithm=self.conv_algorithm, **kw)
+        self.neck = FPN(self.fpn_channels, self.conv_algorithm, **kw)
         self.template = TemplateBranch(num_levels, self.fpn_channels, **kw)
         self.controller = Controllers(self.correlation, tuple(self.integration_layers),
                                       self.head_channels, self.encoder_channels,

@@ -21,36 +21,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from dmtrack_jax.models.layers import Scale, conv
+from dmtrack_jax.models.layers import Conv3x3, Scale, conv
 from dmtrack_jax.ops.correlation import CORRELATIONS
-from dmtrack_jax.ops.winograd import conv3x3_winograd, resolve_conv_algorithm
 
 Dtype = Any
 
 PRIOR_PROB = 0.01
-
-
-class Conv3x3(nn.Module):
-    """3x3 conv, stride 1, padding 1, no bias: the parameters of `nn.Conv` (`kernel`, same
-    shape, init and name), computed directly by XLA or by Winograd F(2x2, 3x3)."""
-
-    features: int
-    algorithm: str = "direct"  # "auto" | "direct" | "winograd" (ops/winograd.py)
-    kernel_init: Any = nn.initializers.normal(0.01)
-    dtype: Dtype = jnp.float32
-    param_dtype: Dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, x):
-        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features),
-                            self.param_dtype).astype(self.dtype)
-        x = x.astype(self.dtype)
-        if resolve_conv_algorithm(self.algorithm, x.shape[-1]) == "winograd":
-            return conv3x3_winograd(x, kernel)
-        batched = x.reshape(-1, *x.shape[-3:])
-        y = jax.lax.conv_general_dilated(batched, kernel, (1, 1), ((1, 1), (1, 1)),
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        return y.reshape(*x.shape[:-1], self.features)
 
 
 class ConvGN(nn.Module):
@@ -64,8 +40,8 @@ class ConvGN(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        x = Conv3x3(self.features, self.conv_algorithm, name="conv", dtype=self.dtype,
-                    param_dtype=self.param_dtype)(x)
+        x = Conv3x3(self.features, self.conv_algorithm, kernel_init=nn.initializers.normal(0.01),
+                    name="conv", dtype=self.dtype, param_dtype=self.param_dtype)(x)
         x = nn.GroupNorm(num_groups=self.groups, epsilon=1e-5, dtype=self.dtype,
                          param_dtype=self.param_dtype, name="gn")(x[None])[0]
         return nn.relu(x)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from dmtrack_jax.ops.deform_conv import deform_conv2d, split_offset_mask
+from dmtrack_jax.ops.winograd import conv3x3_winograd, resolve_conv_algorithm
 
 Dtype = Any
 
@@ -21,6 +23,37 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 kaiming_normal = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
+
+
+class Conv3x3(nn.Module):
+    """3x3 conv, stride 1, padding 1: the parameters of `nn.Conv` (`kernel`, optional `bias`;
+    same shapes, initialisers and names), computed by XLA's convolution or by Winograd
+    F(2x2, 3x3) (`algorithm`, see ops/winograd.py)."""
+
+    features: int
+    algorithm: str = "direct"  # "auto" | "direct" | "winograd"
+    use_bias: bool = False
+    kernel_init: Callable = kaiming_normal
+    bias_init: Callable = nn.initializers.zeros
+    dtype: Dtype = jnp.float32
+    param_dtype: Dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x):
+        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features),
+                            self.param_dtype).astype(self.dtype)
+        x = x.astype(self.dtype)
+        if resolve_conv_algorithm(self.algorithm, x.shape[-1]) == "winograd":
+            y = conv3x3_winograd(x, kernel)
+        else:
+            batched = x.reshape(-1, *x.shape[-3:])
+            y = jax.lax.conv_general_dilated(batched, kernel, (1, 1), ((1, 1), (1, 1)),
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            y = y.reshape(*x.shape[:-1], self.features)
+        if self.use_bias:
+            y = y + self.param("bias", self.bias_init, (self.features,),
+                               self.param_dtype).astype(self.dtype)
+        return y
 
 
 def conv(
@@ -34,9 +67,17 @@ def conv(
     param_dtype: Dtype = jnp.float32,
     kernel_init: Callable = kaiming_normal,
     bias_init: Callable = nn.initializers.zeros,
-) -> nn.Conv:
-    """A 2-D convolution with PyTorch padding semantics (default pad = kernel // 2)."""
+    algorithm: str = "direct",
+) -> nn.Module:
+    """A 2-D convolution with PyTorch padding semantics (default pad = kernel // 2).
+
+    `algorithm` applies to 3x3 stride-1 convs only (`Conv3x3`); the others are `nn.Conv`.
+    Both hold the same parameters under the same names.
+    """
     pad = kernel // 2 if padding is None else padding
+    if kernel == 3 and stride == 1 and pad == 1 and algorithm != "direct":
+        return Conv3x3(features, algorithm, use_bias, kernel_init, bias_init, dtype,
+                       param_dtype, name=name)
     return nn.Conv(
         features,
         (kernel, kernel),
@@ -69,13 +110,14 @@ class ConvBN(nn.Module):
     kernel: int = 3
     stride: int = 1
     relu: bool = True
+    conv_algorithm: str = "direct"
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         x = conv(self.features, self.kernel, self.stride, name="conv", dtype=self.dtype,
-                 param_dtype=self.param_dtype)(x)
+                 param_dtype=self.param_dtype, algorithm=self.conv_algorithm)(x)
         x = batch_norm(train, "bn", self.dtype, self.param_dtype)(x)
         return nn.relu(x) if self.relu else x
 

@@ -23,6 +23,7 @@ def resize_nearest(x, size):
 
 class FPN(nn.Module):
     features: int = 256
+    conv_algorithm: str = "direct"  # the 3x3 output convs: see layers.conv
     dtype: Dtype = jnp.float32
     param_dtype: Dtype = jnp.float32
 
@@ -35,5 +36,6 @@ class FPN(nn.Module):
         for i in range(len(laterals) - 1, 0, -1):
             laterals[i - 1] = laterals[i - 1] + resize_nearest(
                 laterals[i], laterals[i - 1].shape[1:3])
-        return [conv(self.features, 3, name=f"fpn_convs_{i}", **kw)(x)
+        return [conv(self.features, 3, name=f"fpn_convs_{i}", algorithm=self.conv_algorithm,
+                     **kw)(x)
                 for i, x in enumerate(laterals)]

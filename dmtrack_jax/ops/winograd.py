@@ -1,7 +1,7 @@
 """3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3).
 
-The convolution of the head towers (3x3, 256 -> 256 channels, stride 1, padding 1) is more than
-half of the paper network's FLOPs. XLA's CPU convolution already runs it at about the machine's
+The convolutions of the head towers (3x3, 256 -> 256 channels, stride 1, padding 1) are more
+than half of the paper network's FLOPs; the trunk's and FPN's wide 3x3 convs most of the rest. XLA's CPU convolution already runs it at about the machine's
 measured matmul peak, so only fewer multiplications make it faster. F(2x2, 3x3) (Lavin & Gray,
 "Fast Algorithms for Convolutional Neural Networks", CVPR 2016) computes each 2x2 output tile
 from a 4x4 input tile with 16 multiplications per (input, output) channel pair instead of 36:
@@ -19,8 +19,9 @@ So the work is 16 matrix products (tiles x Cin) @ (Cin x Cout), 4/9 of the direc
 multiply-adds, plus elementwise transforms. The transforms only add and subtract (and halve, in
 G), so float32 results stay within ~1e-6 relative of the direct convolution.
 
-Tile rows are processed in bands of at most `tiles_per_band` tiles: on XLA:CPU one transform
-over a whole 64x92 map was several times slower per element than over bands that stay in cache.
+Tile rows are processed in bands of about `tiles_per_band` tiles: on XLA:CPU one transform
+over a whole 64x92x256 map was several times slower per element than over bands that stay in
+cache.
 This is an inference/CPU optimisation; on GPU and TPU XLA's own convolution is the better choice
 (see `resolve_conv_algorithm`).
 """
@@ -35,13 +36,15 @@ CONV_ALGORITHMS = ("auto", "direct", "winograd")
 
 
 def resolve_conv_algorithm(name: str, channels: int) -> str:
-    """'auto' -> 'winograd' on the CPU backend for convolutions of >= 64 input channels
-    (below that the 16 small matrix products cost more than they save), else 'direct'."""
+    """'auto' -> 'winograd' on the CPU backend for convolutions of >= 256 input channels,
+    else 'direct'. Measured on XLA:CPU (benchmarks/BENCHMARKS.md): 1.4-1.7x faster at 256 and
+    512 channels, even at 128, slower below (the 16 small matrix products and the transforms
+    cost more than the multiplications they save)."""
     if name not in CONV_ALGORITHMS:
         raise ValueError(f"conv algorithm must be one of {CONV_ALGORITHMS}, got {name!r}")
     if name != "auto":
         return name
-    return "winograd" if jax.default_backend() == "cpu" and channels >= 64 else "direct"
+    return "winograd" if jax.default_backend() == "cpu" and channels >= 256 else "direct"
 
 
 # The transforms as (outputs x inputs) coefficient matrices.
@@ -101,9 +104,17 @@ def _band(padded: jax.Array, u: jax.Array, tiles_w: int) -> jax.Array:
     return y.reshape(*batch, 2 * tb, 2 * tiles_w, cout)
 
 
-def conv3x3_winograd(x: jax.Array, kernel: jax.Array, tiles_per_band: int = 192) -> jax.Array:
+# Tiles per band x input channels: keeps one band's transformed input (16 x tiles x Cin floats)
+# at ~3 MB, e.g. 192 tiles at 256 channels. Measured on this project's CPU (BENCHMARKS.md).
+BAND_TILE_CHANNELS = 192 * 256
+
+
+def conv3x3_winograd(x: jax.Array, kernel: jax.Array,
+                     tiles_per_band: int | None = None) -> jax.Array:
     """Cross-correlation of x (..., H, W, Cin) with kernel (3, 3, Cin, Cout), stride 1,
-    zero padding 1 (PyTorch's Conv2d(k=3, p=1)) -> (..., H, W, Cout), no bias."""
+    zero padding 1 (PyTorch's Conv2d(k=3, p=1)) -> (..., H, W, Cout), no bias.
+
+    `tiles_per_band` defaults to BAND_TILE_CHANNELS // Cin."""
     if kernel.shape[:2] != (3, 3):
         raise ValueError(f"winograd conv needs a 3x3 kernel, got {kernel.shape}")
     *batch, height, width, cin = x.shape
@@ -114,6 +125,8 @@ def conv3x3_winograd(x: jax.Array, kernel: jax.Array, tiles_per_band: int = 192)
                                    (1, 2 * tiles_w + 1 - width), (0, 0)]
     padded = jnp.pad(x, pad)  # (..., 2 * tiles_h + 2, 2 * tiles_w + 2, Cin)
     u = winograd_kernel(kernel.astype(x.dtype))
+    if tiles_per_band is None:
+        tiles_per_band = BAND_TILE_CHANNELS // cin
     band = max(1, tiles_per_band // tiles_w)
     outputs = [_band(padded[..., 2 * i:2 * min(i + band, tiles_h) + 2, :, :], u, tiles_w)
                for i in range(0, tiles_h, band)]

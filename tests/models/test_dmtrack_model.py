@@ -121,6 +121,34 @@ def test_head_gives_the_same_outputs_with_winograd_and_direct_tower_convs():
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
+def test_whole_network_is_the_same_function_with_winograd_convs(tiny_setup):
+    """Every 3x3 stride-1 conv (trunk BasicBlocks, FPN outputs with their bias, head towers)
+    computed by Winograd gives the direct network's outputs from the same variables."""
+    _, model, variables = tiny_setup
+    config = tiny.get_config()
+    config.model.conv_algorithm = "winograd"
+    winograd_model = build_model(config.model)
+    h, w = config.tracker.input_size
+    rng = np.random.default_rng(6)
+    images = jnp.asarray(rng.normal(size=(1, h, w, 3)), jnp.float32)
+    boxes = jnp.asarray(_boxes(rng, 1, 2, (h, w)))
+    # Same parameter tree: a checkpoint made with one algorithm loads into the other.
+    shapes = jax.eval_shape(lambda r: init_variables(winograd_model, r, (64, 64)),
+                            jax.random.PRNGKey(0))
+    assert jax.tree_util.tree_structure(shapes) == jax.tree_util.tree_structure(variables)
+
+    def run(m):
+        return jax.jit(lambda v, x, b: m.apply(v, x, m.apply(v, x, b, method=m.encode_template),
+                                               method=m.detect))(variables, images, boxes)
+
+    want, got = run(model), run(winograd_model)
+    for key in ("cls", "reg", "ctr"):
+        for level in range(3):
+            a, b = np.asarray(want[key][level]), np.asarray(got[key][level])
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4 * np.abs(a).max(),
+                                       err_msg=f"{key} level {level}")
+
+
 @pytest.fixture(scope="module")
 def jitted(tiny_setup):
     _, model, _ = tiny_setup

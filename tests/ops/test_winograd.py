@@ -99,6 +99,7 @@ def test_auto_picks_winograd_only_for_wide_convs_on_cpu(monkeypatch):
     assert resolve_conv_algorithm("winograd", 8) == "winograd"
     monkeypatch.setattr(winograd.jax, "default_backend", lambda: "cpu")
     assert resolve_conv_algorithm("auto", 256) == "winograd"
-    assert resolve_conv_algorithm("auto", 32) == "direct"
+    assert resolve_conv_algorithm("auto", 512) == "winograd"
+    assert resolve_conv_algorithm("auto", 128) == "direct"
     monkeypatch.setattr(winograd.jax, "default_backend", lambda: "gpu")
     assert resolve_conv_algorithm("auto", 256) == "direct"
