@@ -227,7 +227,7 @@ def main() -> None:
           f"dot {detect_count['dot'] / 1e9:.2f}); XLA cost analysis {detect_xla / 1e9:.1f} GFLOP; "
           f"encode (once per sequence) {result['encode_gflop_conv_dot']:.1f} GFLOP")
     print("  by module (GFLOP): " + ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items()))
-    print(f"  executed (head convs: {args.conv_algorithm}): {executed / 1e9:.1f} GFLOP")
+    print(f"  executed (conv_algorithm {args.conv_algorithm}): {executed / 1e9:.1f} GFLOP")
     print(f"  step {timing['median_s']:.3f} s median ({timing['min_s']:.3f} best) -> executed "
           f"{achieved_median:.1f} GFLOP/s ({achieved_best:.1f} best), effective (model FLOPs) "
           f"{result['effective_gflops_median']:.1f} GFLOP/s")

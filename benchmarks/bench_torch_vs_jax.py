@@ -189,7 +189,7 @@ def main() -> None:
                                "conv_algorithm")}
         | {"date": result["machine"]["date"], "repeats": args.repeats})
     hw = result["input_hw"]
-    print(f"DMTrack-GS detect at {hw[0]}x{hw[1]} (JAX head convs: {args.conv_algorithm}), "
+    print(f"DMTrack-GS detect at {hw[0]}x{hw[1]} (JAX conv_algorithm: {args.conv_algorithm}), "
           f"{args.repeats} alternating runs, load "
           f"{result['loadavg_start_end']}; outputs agree to "
           f"{max(result['max_relative_error'].values()):.1e} relative")

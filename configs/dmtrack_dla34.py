@@ -33,9 +33,9 @@ def model_config() -> ml_collections.ConfigDict:
     m.controller_padding_quirk = False
     m.reid_dim = 128
     m.reid_hidden = 0
-    # 3x3 stride-1 convs (trunk, FPN, head towers): "auto" = Winograd F(2x2, 3x3) on CPU at
-    # >= 256 input channels (~1.5x faster there, benchmarks/BENCHMARKS.md), XLA's conv
-    # elsewhere; or "direct" / "winograd" everywhere. Same parameters and function either way.
+    # 3x3 stride-1 convs (trunk, FPN, head towers): "auto" = Winograd F(2x2, 3x3) on CPU in
+    # float32 at >= 256 input channels (~1.5x faster there, benchmarks/BENCHMARKS.md), XLA's
+    # conv elsewhere; or "direct" / "winograd" everywhere. Same parameters and function.
     m.conv_algorithm = "auto"
     m.dtype = "float32"  # compute dtype; "bfloat16" for bf16 compute with f32 params
     m.param_dtype = "float32"

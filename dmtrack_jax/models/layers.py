@@ -43,7 +43,7 @@ class Conv3x3(nn.Module):
         kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features),
                             self.param_dtype).astype(self.dtype)
         x = x.astype(self.dtype)
-        if resolve_conv_algorithm(self.algorithm, x.shape[-1]) == "winograd":
+        if resolve_conv_algorithm(self.algorithm, x.shape[-1], self.dtype) == "winograd":
             y = conv3x3_winograd(x, kernel)
         else:
             batched = x.reshape(-1, *x.shape[-3:])

@@ -35,16 +35,19 @@ import numpy as np
 CONV_ALGORITHMS = ("auto", "direct", "winograd")
 
 
-def resolve_conv_algorithm(name: str, channels: int) -> str:
-    """'auto' -> 'winograd' on the CPU backend for convolutions of >= 256 input channels,
-    else 'direct'. Measured on XLA:CPU (benchmarks/BENCHMARKS.md): 1.4-1.7x faster at 256 and
-    512 channels, even at 128, slower below (the 16 small matrix products and the transforms
-    cost more than the multiplications they save)."""
+def resolve_conv_algorithm(name: str, channels: int, dtype=jnp.float32) -> str:
+    """'auto' -> 'winograd' on the CPU backend for float32 convolutions of >= 256 input
+    channels, else 'direct'. Measured on XLA:CPU (benchmarks/BENCHMARKS.md): 1.4-1.7x faster at
+    256 and 512 channels, even at 128, slower below (the 16 small matrix products and the
+    transforms cost more than the multiplications they save). Not for bfloat16/float16 compute:
+    the transforms would round in the low precision, where XLA's convolution accumulates in
+    float32."""
     if name not in CONV_ALGORITHMS:
         raise ValueError(f"conv algorithm must be one of {CONV_ALGORITHMS}, got {name!r}")
     if name != "auto":
         return name
-    return "winograd" if jax.default_backend() == "cpu" and channels >= 256 else "direct"
+    wide_f32 = channels >= 256 and jnp.dtype(dtype) == jnp.float32
+    return "winograd" if wide_f32 and jax.default_backend() == "cpu" else "direct"
 
 
 # The transforms as (outputs x inputs) coefficient matrices.

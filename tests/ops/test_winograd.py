@@ -101,5 +101,6 @@ def test_auto_picks_winograd_only_for_wide_convs_on_cpu(monkeypatch):
     assert resolve_conv_algorithm("auto", 256) == "winograd"
     assert resolve_conv_algorithm("auto", 512) == "winograd"
     assert resolve_conv_algorithm("auto", 128) == "direct"
+    assert resolve_conv_algorithm("auto", 256, jnp.bfloat16) == "direct"
     monkeypatch.setattr(winograd.jax, "default_backend", lambda: "gpu")
     assert resolve_conv_algorithm("auto", 256) == "direct"
