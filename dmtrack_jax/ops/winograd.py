@@ -123,15 +123,29 @@ def conv3x3_winograd(x: jax.Array, kernel: jax.Array,
     *batch, height, width, cin = x.shape
     if kernel.shape[2] != cin:
         raise ValueError(f"kernel has {kernel.shape[2]} input channels, input has {cin}")
-    tiles_h, tiles_w = -(-height // 2), -(-width // 2)
+    tiles_w = -(-width // 2)
+    if tiles_per_band is None:
+        tiles_per_band = BAND_TILE_CHANNELS // cin
+    needed = -(-height // 2)  # tile rows
+    num_bands = -(-needed // max(1, tiles_per_band // tiles_w))
+    band = -(-needed // num_bands)  # balanced: fewer than num_bands padded tile rows in all
+    tiles_h = num_bands * band  # the extra tile rows read zeros and are cropped
     pad = [(0, 0)] * len(batch) + [(1, 2 * tiles_h + 1 - height),
                                    (1, 2 * tiles_w + 1 - width), (0, 0)]
     padded = jnp.pad(x, pad)  # (..., 2 * tiles_h + 2, 2 * tiles_w + 2, Cin)
     u = winograd_kernel(kernel.astype(x.dtype))
-    if tiles_per_band is None:
-        tiles_per_band = BAND_TILE_CHANNELS // cin
-    band = max(1, tiles_per_band // tiles_w)
-    outputs = [_band(padded[..., 2 * i:2 * min(i + band, tiles_h) + 2, :, :], u, tiles_w)
-               for i in range(0, tiles_h, band)]
-    y = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-3)
+    if num_bands == 1:
+        y = _band(padded, u, tiles_w)
+    else:
+        # One compiled band body looped over the bands (lax.map), not num_bands copies: the
+        # program stays small (compile time) and each iteration is milliseconds of work.
+        rows_axis = len(batch)
+
+        def one_band(i):
+            rows = jax.lax.dynamic_slice_in_dim(padded, 2 * band * i, 2 * band + 2, rows_axis)
+            return _band(rows, u, tiles_w)  # (..., 2 * band, 2 * tiles_w, Cout)
+
+        y = jax.lax.map(one_band, jnp.arange(num_bands))  # (bands, ..., 2 * band, ...)
+        y = jnp.moveaxis(y, 0, rows_axis)
+        y = y.reshape(*batch, num_bands * 2 * band, 2 * tiles_w, u.shape[-1])
     return y[..., :height, :width, :]
