@@ -54,15 +54,21 @@ def test_param_groups():
     assert param_group(("uncertainty", "s_det")) == "no_decay"
 
 
+def _problem(seed: int, norm: str):
+    """A conv kernel + bias and a norm's scale + bias, and 3 steps of random gradients."""
+    rng = np.random.default_rng(seed)
+    params = {"conv": {"kernel": rng.normal(size=(3, 2)), "bias": rng.normal(size=2)},
+              norm: {"scale": rng.normal(size=2), "bias": rng.normal(size=2)}}
+    grads = [jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape) * 1.5, params)
+             for _ in range(3)]
+    return params, grads
+
+
 def test_three_steps_equal_pytorch_sgd():
     """clip -> (+wd*p on kernels) -> momentum buffer -> p -= lr * mult * buf, 3 steps."""
     config = _optim(learning_rate=0.1, warmup_steps=1, warmup_ratio=0.5, grad_clip_norm=2.0,
                     weight_decay=0.01, decay_steps=(2,), decay_factor=0.1)
-    rng = np.random.default_rng(0)
-    params = {"conv": {"kernel": rng.normal(size=(3, 2)), "bias": rng.normal(size=2)},
-              "bn": {"scale": rng.normal(size=2), "bias": rng.normal(size=2)}}
-    grads = [jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape) * 1.5, params)
-             for _ in range(3)]
+    params, grads = _problem(seed=0, norm="bn")
     jparams = _run_optimizer(config, params, grads)
 
     ref = jax.tree_util.tree_map(lambda a: a.copy(), params)
@@ -85,11 +91,7 @@ def test_three_steps_equal_pytorch_adamw():
     config = _optim(name="adamw", learning_rate=0.01, warmup_steps=1, warmup_ratio=0.5,
                     grad_clip_norm=2.0, weight_decay=0.05, decay_steps=(2,), decay_factor=0.1,
                     b1=0.8, b2=0.95, eps=1e-3)
-    rng = np.random.default_rng(1)
-    params = {"conv": {"kernel": rng.normal(size=(3, 2)), "bias": rng.normal(size=2)},
-              "gn": {"scale": rng.normal(size=2), "bias": rng.normal(size=2)}}
-    grads = [jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape) * 1.5, params)
-             for _ in range(3)]
+    params, grads = _problem(seed=1, norm="gn")
     jparams = _run_optimizer(config, params, grads)
 
     ref = jax.tree_util.tree_map(lambda a: a.copy(), params)
