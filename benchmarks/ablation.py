@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from dmtrack_jax.checkpoint_io import load_for_inference  # noqa: E402
-from dmtrack_jax.fileio import write_json_atomic  # noqa: E402
+from dmtrack_common.fileio import write_json_atomic  # noqa: E402
 from dmtrack_jax.models import build_model  # noqa: E402
 from dmtrack_jax.tracking.tracker import BatchedTracker  # noqa: E402
 from eval import synthetic_benchmark as sb  # noqa: E402

@@ -58,7 +58,8 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
 
-    from dmtrack_jax.convert import convert_state_dict, official_config
+    from configs.dmtrack_gs_official import get_config as official_config
+    from dmtrack_jax.convert import convert_state_dict
     from dmtrack_jax.models import build_model
     from dmtrack_jax.models.dla import DLABase
 

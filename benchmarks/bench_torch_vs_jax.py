@@ -69,7 +69,7 @@ def build_reference(hw):
     one small calibration batch: only their scale matters)."""
     import torch
 
-    from dmtrack_jax.convert import official_config
+    from configs.dmtrack_gs_official import get_config as official_config
 
     torch_ref = load_by_path("torch_reference")
     parity_case = load_by_path("parity_case")
@@ -212,7 +212,8 @@ def compare(args, worker: Worker, torch_outputs: dict) -> dict:
     import jax.numpy as jnp
     import torch
 
-    from dmtrack_jax.convert import convert_state_dict, official_config
+    from configs.dmtrack_gs_official import get_config as official_config
+    from dmtrack_jax.convert import convert_state_dict
     from dmtrack_jax.models import build_model
 
     torch.set_num_threads(args.threads)

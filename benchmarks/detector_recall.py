@@ -24,20 +24,8 @@ import sys
 import numpy as np
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every x1,y1,x2,y2 box in `a` (N, 4) against every one in `b` (M, 4), float64."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None]
-    b = np.asarray(b, np.float64).reshape(-1, 4)[None]
-    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = w * h
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / np.maximum(area_a + area_b - inter, 1e-12)
-
-
 def measure(tracker, videos, ks=(1, 5, 20), min_visibility: float = 0.5) -> dict:
-    from dmtrack_jax.ops.boxes import xywh_to_xyxy
+    from dmtrack_common.boxes import iou_matrix, xywh_to_xyxy
 
     counts = {"frames": 0, "top1_target": 0, "top1_object": 0, "no_candidate": 0}
     counts.update({f"recall@{k}": 0 for k in ks})

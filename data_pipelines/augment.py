@@ -22,6 +22,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from dmtrack_common.boxes import iou_matrix
+
 # Released-code normalisation (ImageNet statistics, RGB order, 0..255 scale).
 PIXEL_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
 PIXEL_STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
@@ -69,11 +71,6 @@ class AugmentSettings:
 # ----------------------------------------------------------------------------- box helpers
 
 
-def xywh_to_xyxy(boxes_xywh: np.ndarray) -> np.ndarray:
-    boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
-    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
-
-
 def check_boxes(boxes_xyxy: np.ndarray, valid: np.ndarray, image_hw: tuple[int, int],
                 where: str) -> None:
     """Reject NaN/inf, negative-size or fully-outside valid boxes with a message naming `where`.
@@ -91,18 +88,6 @@ def check_boxes(boxes_xyxy: np.ndarray, valid: np.ndarray, image_hw: tuple[int, 
             raise ValueError(f"{label} has zero or negative width/height")
         if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
             raise ValueError(f"{label} lies entirely outside the {width}x{height} image")
-
-
-def box_iou(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one box (4,) against boxes (K, 4), float64."""
-    ix1 = np.maximum(patch[0], boxes[:, 0])
-    iy1 = np.maximum(patch[1], boxes[:, 1])
-    ix2 = np.minimum(patch[2], boxes[:, 2])
-    iy2 = np.minimum(patch[3], boxes[:, 3])
-    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
-    area_patch = (patch[2] - patch[0]) * (patch[3] - patch[1])
-    area_boxes = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area_patch + area_boxes - inter, 1e-12)
 
 
 # ----------------------------------------------------------------------------- photometric
@@ -194,7 +179,7 @@ def ssd_random_crop(image: np.ndarray, boxes: np.ndarray, valid: np.ndarray,
                              dtype=np.float64)
             if patch[2] <= patch[0] or patch[3] <= patch[1]:
                 continue
-            if len(valid_boxes) and box_iou(patch, valid_boxes).min() < min_iou:
+            if len(valid_boxes) and iou_matrix(patch, valid_boxes).min() < min_iou:
                 continue
             centres = (boxes[:, :2] + boxes[:, 2:]) / 2.0
             inside = ((centres[:, 0] > patch[0]) & (centres[:, 1] > patch[1])

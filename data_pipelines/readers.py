@@ -4,7 +4,7 @@ One entry point, `read_dataset(name, root, split=None, annotations_only=False)`.
 frame counts and paths from the annotation files and the known naming pattern, so scoring code
 (`annotations_only=True`) never touches an image. Without `annotations_only` they list each
 frame directory once and fail loudly if a frame is missing; images themselves are decoded
-later, by `structures.load_frame`, which names any unreadable file.
+later, by `dmtrack_common.frames.load_frame`, which names any unreadable file.
 
 Conventions (DESIGN.md section 7 and the datasets' own files):
   * box files: one `x,y,w,h` row per frame, delimited by commas, tabs or spaces; a row of

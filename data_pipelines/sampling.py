@@ -38,7 +38,9 @@ from typing import Callable, Sequence as SequenceType
 import numpy as np
 
 from data_pipelines import augment as aug
-from data_pipelines.structures import Sequence, load_frame
+from data_pipelines.structures import Sequence
+from dmtrack_common.boxes import xywh_to_xyxy
+from dmtrack_common.frames import load_frame
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +263,7 @@ class PairSampler:
               objects: np.ndarray) -> RawView:
         source = self.sources[source_index]
         image = source.read_frame(prepared.seq_index, t)
-        return RawView(image, aug.xywh_to_xyxy(prepared.boxes[t, objects]),
+        return RawView(image, xywh_to_xyxy(prepared.boxes[t, objects]).reshape(-1, 4),
                        prepared.ids[objects], source_index, prepared.seq_index, t,
                        source.describe(prepared.seq_index, t))
 

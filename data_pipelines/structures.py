@@ -8,9 +8,6 @@ all reduce to "frames + the SOT target's boxes + absence flags (+ optional multi
 from __future__ import annotations
 
 import dataclasses
-import os
-
-import cv2
 import numpy as np
 
 DATASET_NAMES = ("lasot", "got10k", "trackingnet", "coco", "mot17", "synthetic")
@@ -69,27 +66,3 @@ class Sequence:
         with np.errstate(invalid="ignore"):
             positive = (self.boxes[:, 2] > 0) & (self.boxes[:, 3] > 0)
         return finite & positive & ~self.absent
-
-
-def load_frame(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as uint8 RGB (H, W, 3).
-
-    OpenCV returns None (not an exception) for missing or corrupt files; we turn that into an
-    error naming the path so a bad sample never reaches the batch silently.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"frame not found: {path}")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"unreadable image (corrupt or unsupported format): {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def decode_frame(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """Decode encoded image bytes (JPEG/PNG) to uint8 RGB; ``source`` names it in errors."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
-    if image is None:
-        raise ValueError(f"undecodable image bytes from {source}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -31,7 +31,8 @@ import tensorflow_datasets as tfds
 
 from data_pipelines import readers
 from data_pipelines.sampling import FrameSource
-from data_pipelines.structures import Sequence, decode_frame
+from data_pipelines.structures import Sequence
+from dmtrack_common.frames import decode_frame
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from data_pipelines.synthetic import SyntheticVideo
-from dmtrack_jax.fileio import write_bytes_atomic, write_text_atomic
+from dmtrack_common.fileio import write_bytes_atomic, write_text_atomic
 
 MOT_PEDESTRIAN_CLASS = 1
 MOT_OCCLUDER_CLASS = 9  # "occluder" in the MOT17 class list; written with flag 0 (ignore)

@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from dmtrack_jax.fileio import write_json_atomic  # noqa: F401  (re-exported)
+from dmtrack_common.fileio import write_json_atomic  # noqa: F401  (re-exported)
 
 CONFIG_FILE = "config.json"
 VARIABLES_DIR = "variables"

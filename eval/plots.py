@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-from dmtrack_jax.fileio import atomic_path  # noqa: E402
+from dmtrack_common.fileio import atomic_path  # noqa: E402
 
 _OPE_PLOTS = {
     "success": ("Success plot", "Overlap threshold", "Success rate", "success"),

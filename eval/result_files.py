@@ -19,7 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
-from dmtrack_jax.fileio import write_text_atomic  # noqa: F401  (used and re-exported)
+from dmtrack_common.fileio import write_text_atomic  # noqa: F401  (used and re-exported)
 
 from eval.sequences import parse_number_rows
 

@@ -11,11 +11,11 @@ import pathlib
 import re
 from typing import Iterator
 
-import cv2
 import numpy as np
 
+from dmtrack_common.frames import list_frames, load_frame  # noqa: F401  (used by the readers)
+
 _SPLIT = re.compile(r"[,\t; ]+")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 @dataclasses.dataclass
@@ -98,29 +98,6 @@ def parse_flags(path: pathlib.Path, expected: int | None = None) -> np.ndarray:
     if expected is not None and len(values) != expected:
         raise ValueError(f"{path}: {len(values)} labels for {expected} frames")
     return np.asarray(values, dtype=np.float64)
-
-
-def list_frames(folder: pathlib.Path) -> list[pathlib.Path]:
-    """Image files of a folder, in frame order (numeric when the names are numbers)."""
-    folder = pathlib.Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"missing frame folder: {folder}")
-    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
-    if not files:
-        raise FileNotFoundError(f"no image frames ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-
-    def key(p: pathlib.Path):
-        return (0, int(p.stem), "") if p.stem.isdigit() else (1, 0, p.stem)
-
-    return sorted(files, key=key)
-
-
-def load_frame(path: pathlib.Path) -> np.ndarray:
-    """uint8 RGB (H, W, 3)."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot read image frame {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def iterate_frames(sequence: Sequence) -> Iterator[np.ndarray]:

@@ -56,7 +56,7 @@ def track_videos_modes(tracker, videos: Sequence[SyntheticVideo], mode_configs: 
     Returns ({mode: [TrackedVideo]}, recorded) where `recorded` holds, for video `record`
     (if given), the per-frame distractor boxes (x, y, w, h) of the first mode.
     """
-    from dmtrack_jax.ops.boxes import xyxy_to_xywh
+    from dmtrack_common.boxes import xyxy_to_xywh
     from dmtrack_jax.tracking.association import BatchedAssociator
 
     names = video_names(videos)

@@ -6,8 +6,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from dmtrack_jax.cli import main
-from dmtrack_jax.demo import DEFAULT_CHECKPOINT
+from dmtrack_apps.cli import main
+from dmtrack_apps.demo import DEFAULT_CHECKPOINT
 
 
 @pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "config.json").exists(),

@@ -13,13 +13,6 @@ from dmtrack_jax.convert.mapping import ConversionReport, convert_tree
 from dmtrack_jax.convert.torch_io import read_state_dict
 
 
-def official_config() -> ml_collections.ConfigDict:
-    """The config of the released model (`configs/dmtrack_gs_official.py`)."""
-    from configs import dmtrack_gs_official  # noqa: PLC0415 (configs is a sibling package)
-
-    return dmtrack_gs_official.get_config()
-
-
 def variable_shapes(model_config: ml_collections.ConfigDict) -> dict:
     """Shapes and dtypes of every variable of the model `model_config` builds (no compute)."""
     from dmtrack_jax.models import build_model, init_variables  # noqa: PLC0415
@@ -33,16 +26,15 @@ def variable_shapes(model_config: ml_collections.ConfigDict) -> dict:
 
 def convert_state_dict(
     state_dict: Mapping[str, np.ndarray],
-    config: ml_collections.ConfigDict | None = None,
+    config: ml_collections.ConfigDict,
     source: str = "state dict",
 ) -> tuple[dict, ConversionReport]:
     """Released names -> {"params", "batch_stats"} of the model `config.model` builds.
 
-    `config` defaults to the official DMTrack-GS config. It must describe the released
+    `config` (e.g. `configs/dmtrack_gs_official.py`'s) must describe the released
     architecture (no re-id head, `controller_padding_quirk=True` for the released function);
     any variable of ours that the checkpoint lacks is reported as a missing released name.
     """
-    config = official_config() if config is None else config
     if not config.model.controller_padding_quirk:
         raise ValueError(
             "config.model.controller_padding_quirk is False: the released controllers are "
@@ -54,13 +46,12 @@ def convert_state_dict(
 def convert_checkpoint(
     checkpoint_path: str | os.PathLike,
     out_dir: str | os.PathLike,
-    config: ml_collections.ConfigDict | None = None,
+    config: ml_collections.ConfigDict,
     allow_pickle: bool = False,
 ) -> ConversionReport:
     """`.pth` -> exported folder (orbax variables + config.json) that `dmtrack track` reads."""
     from dmtrack_jax.checkpoint_io import save_exported  # noqa: PLC0415
 
-    config = official_config() if config is None else config
     state_dict = read_state_dict(checkpoint_path, allow_pickle=allow_pickle)
     variables, report = convert_state_dict(state_dict, config, source=str(checkpoint_path))
     save_exported(out_dir, variables, config)

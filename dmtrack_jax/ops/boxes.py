@@ -1,23 +1,13 @@
-"""Box conventions and checks.
+"""Checks of the template boxes the network is given.
 
-Inside the network boxes are x1, y1, x2, y2 in input-canvas pixels; the tracker's and the
-benchmarks' user-facing format is x, y, w, h.
+Inside the network boxes are continuous x1, y1, x2, y2 in input-canvas pixels; conversions
+and IoU live in `dmtrack_common.boxes`.
 """
 
 from __future__ import annotations
 
 import jax
 import numpy as np
-
-
-def xywh_to_xyxy(boxes):
-    boxes = np.asarray(boxes, dtype=np.float64)
-    return np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:4]], axis=-1)
-
-
-def xyxy_to_xywh(boxes):
-    boxes = np.asarray(boxes, dtype=np.float64)
-    return np.concatenate([boxes[..., :2], boxes[..., 2:4] - boxes[..., :2]], axis=-1)
 
 
 def _is_traced(x) -> bool:

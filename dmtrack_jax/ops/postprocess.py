@@ -11,6 +11,8 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
+from dmtrack_common.boxes import aligned_iou_jnp
+
 
 def level_points(height: int, width: int, stride: int) -> jax.Array:
     """Image-plane location of every cell of a (height, width) map: x = j*s + s//2 (paper eq. 1)."""
@@ -23,18 +25,6 @@ def level_points(height: int, width: int, stride: int) -> jax.Array:
 def decode_boxes(points: jax.Array, distances: jax.Array) -> jax.Array:
     """(x, y) points and (l, t, r, b) distances -> x1, y1, x2, y2."""
     return jnp.concatenate([points - distances[..., :2], points + distances[..., 2:]], axis=-1)
-
-
-def box_iou(box: jax.Array, boxes: jax.Array) -> jax.Array:
-    """IoU of one box (4,) with boxes (N, 4), continuous coordinates (no +1)."""
-    x1 = jnp.maximum(box[0], boxes[:, 0])
-    y1 = jnp.maximum(box[1], boxes[:, 1])
-    x2 = jnp.minimum(box[2], boxes[:, 2])
-    y2 = jnp.minimum(box[3], boxes[:, 3])
-    inter = jnp.maximum(x2 - x1, 0.0) * jnp.maximum(y2 - y1, 0.0)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / jnp.maximum(area + areas - inter, 1e-9)
 
 
 def greedy_nms(boxes: jax.Array, scores: jax.Array, iou_threshold: float, max_out: int,
@@ -52,7 +42,7 @@ def greedy_nms(boxes: jax.Array, scores: jax.Array, iou_threshold: float, max_ou
         remaining, picked, valid = carry
         best = jnp.argmax(remaining)
         ok = jnp.isfinite(remaining[best])
-        overlaps = box_iou(boxes[best], boxes) > iou_threshold
+        overlaps = aligned_iou_jnp(boxes[best][None], boxes) > iou_threshold
         remaining = jnp.where(ok & overlaps, -jnp.inf, remaining)
         remaining = remaining.at[best].set(-jnp.inf)
         picked = picked.at[i].set(jnp.where(ok, best, 0))

@@ -9,22 +9,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-
-def iou_matrix(boxes_a, boxes_b) -> np.ndarray:
-    """(M, 4), (N, 4) x1, y1, x2, y2 -> (M, N) intersection over union (0 for empty boxes)."""
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
-    # Per coordinate (M, 1) against (1, N): no (M, N, 2) intermediates.
-    inter_w = np.minimum(a[:, 2:3], b[:, 2]) - np.maximum(a[:, 0:1], b[:, 0])
-    inter_h = np.minimum(a[:, 3:4], b[:, 3]) - np.maximum(a[:, 1:2], b[:, 1])
-    inter = np.maximum(inter_w, 0.0) * np.maximum(inter_h, 0.0)
-    area_a = np.maximum(a[:, 2] - a[:, 0], 0.0) * np.maximum(a[:, 3] - a[:, 1], 0.0)
-    area_b = np.maximum(b[:, 2] - b[:, 0], 0.0) * np.maximum(b[:, 3] - b[:, 1], 0.0)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+from dmtrack_common.boxes import iou_matrix
 
 
 def iou_distance(boxes_a, boxes_b) -> np.ndarray:
+    """(M, 4), (N, 4) continuous x1, y1, x2, y2 -> (M, N) 1 - IoU."""
     return 1.0 - iou_matrix(boxes_a, boxes_b)
 
 

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dmtrack_jax.ops.boxes import xywh_to_xyxy, xyxy_to_xywh
+from dmtrack_common.boxes import xywh_to_xyxy, xyxy_to_xywh
 from dmtrack_jax.tracking.association import BatchedAssociator, Candidates
 from dmtrack_jax.tracking.network import NetworkStep, preprocess_frame
 

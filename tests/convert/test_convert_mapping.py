@@ -133,7 +133,7 @@ def test_missing_checkpoint_file_is_named(tmp_path, capsys):
 def test_package_import_does_not_import_torch():
     import subprocess
 
-    code = ("import sys, dmtrack_jax.convert, dmtrack_jax.convert.cli; "
+    code = ("import sys, dmtrack_jax.convert, dmtrack_apps.convert; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("torch", reason="torch is the optional [torch] extra of dmtrack-jax "
                                     "(pip install -e .[torch]); the parity tests need it")
 
-from dmtrack_jax.convert import official_config  # noqa: E402
+from configs.dmtrack_gs_official import get_config as official_config  # noqa: E402
 
 IMAGE_HW = (256, 256)
 # Two targets whose sizes select different FPN levels for the template (mmdet rule,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from data_pipelines import readers, structures, synthetic, writers
+from dmtrack_common import frames
 
 SIZE = (64, 80)
 FRAMES = 24
@@ -55,7 +56,7 @@ def test_lasot_round_trip(written, videos, layout):
         sequence = by_name[f"{video.object_class}-{counts[video.object_class]}"]
         assert sequence.dataset == "lasot" and sequence.object_class == video.object_class
         _assert_target_matches(sequence, video)
-        image = structures.load_frame(sequence.frame_paths[5])
+        image = frames.load_frame(sequence.frame_paths[5])
         assert image.shape == (*SIZE, 3) and image.dtype == np.uint8
         # JPEG q95 4:4:4: small mean error against the rendered RGB frame, and far smaller than
         # with the channels swapped (catches an RGB/BGR mix-up).
@@ -204,11 +205,11 @@ def test_empty_or_missing_dataset_is_an_error(tmp_path):
 
 def test_load_frame_errors_name_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.jpg"):
-        structures.load_frame(tmp_path / "missing.jpg")
+        frames.load_frame(tmp_path / "missing.jpg")
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg at all")
     with pytest.raises(ValueError, match="broken.jpg"):
-        structures.load_frame(broken)
+        frames.load_frame(broken)
 
 
 def test_sequence_rejects_misaligned_annotations():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from data_pipelines import readers, synthetic
-from dmtrack_jax.cli import main
+from dmtrack_apps.cli import main
 
 
 def test_documented_command_writes_a_readable_lasot_dataset(tmp_path):

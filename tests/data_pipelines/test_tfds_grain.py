@@ -10,7 +10,7 @@ import pytest
 from data_pipelines import loader, readers, synthetic, tfds_builders
 from data_pipelines.config import default_data_config
 from data_pipelines.sampling import FrameSource
-from data_pipelines.structures import load_frame
+from dmtrack_common.frames import load_frame
 
 
 def tiny_config(sequences: int = 3, frames: int = 16):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dmtrack_jax import cli
-from eval import cli as eval_cli
+from dmtrack_apps import evaluate as eval_cli
 from eval import result_files
 
 BOX = [10, 10, 20, 20]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from data_pipelines.synthetic import write_dataset
-from dmtrack_jax.cli import main
-from dmtrack_jax.demo import DEFAULT_CHECKPOINT
+from dmtrack_apps.cli import main
+from dmtrack_apps.demo import DEFAULT_CHECKPOINT
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "config.json").exists(),
                                 reason="the shipped checkpoint checkpoints/tiny is missing")

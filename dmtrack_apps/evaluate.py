@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pathlib
 
-from dmtrack_jax.fileio import write_json_atomic
+from dmtrack_common.fileio import write_json_atomic
 from eval import ope_metrics, plots, runner, scoring
 
 

@@ -39,8 +39,8 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
                           fps: float = 10.0) -> None:
     import cv2
 
-    from dmtrack_jax.fileio import atomic_path
-    from dmtrack_jax.tracking.cli import draw_frame
+    from dmtrack_common.fileio import atomic_path
+    from dmtrack_apps.track import draw_frame
 
     height, width = video.frames.shape[1:3]
     with atomic_path(path) as tmp:
@@ -72,7 +72,7 @@ def run(args) -> int:
 
     from dmtrack_jax.checkpoint_io import load_for_inference
     from dmtrack_jax.config_utils import apply_overrides
-    from dmtrack_jax.fileio import write_json_atomic, write_text_atomic
+    from dmtrack_common.fileio import write_json_atomic, write_text_atomic
     from dmtrack_jax.models import build_model
     from dmtrack_jax.tracking.tracker import BatchedTracker
 

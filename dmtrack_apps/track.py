@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import pathlib
 import time
-from typing import Iterator
-
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dmtrack_jax.fileio import write_text_atomic
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+from dmtrack_common.fileio import write_text_atomic
+from dmtrack_common.frames import count_frames, read_frames
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -29,41 +26,6 @@ def parse_box(text: str) -> np.ndarray:
     if len(values) != 4:
         raise ValueError(f"--box must be four numbers x,y,w,h; got {text!r}")
     return np.asarray(values)
-
-
-def count_frames(source: pathlib.Path) -> int:
-    if source.is_dir():
-        return len([p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
-    capture = cv2.VideoCapture(str(source))
-    n = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    capture.release()
-    return n
-
-
-def read_frames(source: pathlib.Path) -> Iterator[np.ndarray]:
-    """Yields uint8 RGB frames of a video file or a folder of images (sorted by name)."""
-    if not source.exists():
-        raise FileNotFoundError(f"no such video or frame folder: {source}")
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise ValueError(f"the folder {source} holds no image frames "
-                             f"({', '.join(IMAGE_SUFFIXES)})")
-        for path in files:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f"cannot read image frame {path}")
-            yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        return
-    capture = cv2.VideoCapture(str(source))
-    ok, image = capture.read() if capture.isOpened() else (False, None)
-    if not ok:
-        capture.release()
-        raise ValueError(f"cannot read video {source} (not a video OpenCV can decode, or empty)")
-    while ok:
-        yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        ok, image = capture.read()
-    capture.release()
 
 
 def draw_frame(frame_rgb, box, confidence, distractors, absent_threshold) -> np.ndarray:

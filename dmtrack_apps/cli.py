@@ -1,15 +1,11 @@
-"""The `dmtrack` command line.
+"""The `dmtrack` command line: a thin dispatcher over the entry points of `dmtrack_apps`.
 
-A thin dispatcher: each subcommand lives in the module that owns the work and exposes
-`register(subparsers)`, which adds its parser and sets `func`. Modules are named here as
-strings so that `dmtrack_jax` itself never imports `data_pipelines` or `eval` (the data flow
-runs one way); a subcommand whose module is not installed is simply not listed.
+Each subcommand module exposes `register(subparsers)`, which adds its parser and sets `func`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Sequence
@@ -18,31 +14,11 @@ from typing import Sequence
 # a 0.04 ms product into 6-20 ms on a busy machine. Set before numpy is first imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-# Subcommand modules, in the order `dmtrack --help` lists them.
-SUBCOMMAND_MODULES = (
-    "data_pipelines.cli",  # synth
-    "dmtrack_jax.train.cli",  # train
-    "dmtrack_jax.tracking.cli",  # track
-    "eval.cli",  # eval
-    "dmtrack_jax.convert.cli",  # convert
-    "dmtrack_jax.demo",  # demo
-)
+from dmtrack_apps import convert, demo, evaluate, synth, track, train  # noqa: E402
+from dmtrack_apps.errors import UserError  # noqa: E402
 
-
-class UserError(Exception):
-    """An error caused by the user's input: printed as one line, without a traceback."""
-
-
-def _load_subcommands(subparsers) -> None:
-    for module_name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            # Only skip modules that do not exist yet; a broken import inside one is a bug.
-            if err.name is not None and module_name.startswith(err.name):
-                continue
-            raise
-        module.register(subparsers)
+# The subcommand modules, in the order `dmtrack --help` lists them.
+SUBCOMMANDS = (synth, train, track, evaluate, convert, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _load_subcommands(subparsers)
+    for module in SUBCOMMANDS:
+        module.register(subparsers)
     return parser
 
 

@@ -34,11 +34,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dmtrack_jax.cli import UserError  # noqa: PLC0415
+    from dmtrack_apps.errors import UserError  # noqa: PLC0415
     from dmtrack_jax.config_utils import apply_overrides, load_config_file  # noqa: PLC0415
-    from dmtrack_jax.convert.released import convert_checkpoint, official_config  # noqa: PLC0415
+    from configs import dmtrack_gs_official  # noqa: PLC0415
+    from dmtrack_jax.convert.released import convert_checkpoint  # noqa: PLC0415
 
-    config = official_config() if args.config is None else load_config_file(args.config)
+    config = (dmtrack_gs_official.get_config() if args.config is None
+              else load_config_file(args.config))
     apply_overrides(config, getattr(args, "overrides", []))
     checkpoint = pathlib.Path(args.checkpoint)
     if not checkpoint.is_file():

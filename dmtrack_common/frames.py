@@ -1,0 +1,100 @@
+"""Reading frames: image files, encoded bytes, frame folders and video files, as uint8 RGB.
+
+The one reader of frames in the project: dataset readers, the samplers, the benchmark runner
+and `dmtrack track` all use it, so a frame folder means the same thing everywhere (the image
+suffixes below, numeric order when the names are numbers).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def load_frame(path: str | os.PathLike) -> np.ndarray:
+    """Reads one image file as uint8 RGB (H, W, 3).
+
+    Raises FileNotFoundError for a missing file and ValueError naming the path for one that
+    OpenCV cannot decode (OpenCV itself returns None rather than raising).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"frame not found: {path}")
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"unreadable image (corrupt or unsupported format): {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def decode_frame(data: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Decodes encoded image bytes (JPEG/PNG) to uint8 RGB (H, W, 3); `source` names it in
+    the ValueError raised for undecodable bytes."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+    if image is None:
+        raise ValueError(f"undecodable image bytes from {source}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _frame_order(path: pathlib.Path):
+    return (0, int(path.stem), "") if path.stem.isdigit() else (1, 0, path.stem)
+
+
+def list_frames(folder: str | os.PathLike) -> list[pathlib.Path]:
+    """Image files (IMAGE_SUFFIXES) of a folder in frame order: numeric where the names are
+    numbers (`2.jpg` before `10.jpg`), then the others by name.
+
+    Raises FileNotFoundError for a missing folder or one without image files.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"missing frame folder: {folder}")
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise FileNotFoundError(f"no image frames ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return sorted(files, key=_frame_order)
+
+
+def count_frames(source: str | os.PathLike) -> int:
+    """Frames in a folder (exact) or a video file (as the container reports it; 0 if
+    unknown)."""
+    source = pathlib.Path(source)
+    if source.is_dir():
+        return len([p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
+    capture = cv2.VideoCapture(str(source))
+    n = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    capture.release()
+    return max(n, 0)
+
+
+def read_frames(source: str | os.PathLike) -> Iterator[np.ndarray]:
+    """Yields the uint8 RGB (H, W, 3) frames of a video file or of a frame folder (in
+    `list_frames` order).
+
+    Raises FileNotFoundError for a missing source or an empty folder, ValueError for a file
+    OpenCV cannot decode as a video or an unreadable image in the folder.
+    """
+    source = pathlib.Path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"no such video or frame folder: {source}")
+    if source.is_dir():
+        for path in list_frames(source):
+            yield load_frame(path)
+        return
+    capture = cv2.VideoCapture(str(source))
+    ok, image = capture.read() if capture.isOpened() else (False, None)
+    if not ok:
+        capture.release()
+        raise ValueError(f"cannot read video {source} (not a video OpenCV can decode, or empty)")
+    try:
+        while ok:
+            yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            ok, image = capture.read()
+    finally:
+        capture.release()
