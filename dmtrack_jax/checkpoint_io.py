@@ -66,19 +66,55 @@ def _lists_to_tuples(node):
     return node
 
 
-def load_for_inference(path: str | os.PathLike):
-    """(variables, config) from an exported folder OR a training workdir (its newest step)."""
-    path = pathlib.Path(path).absolute()
+def _read_config(file: pathlib.Path) -> ml_collections.ConfigDict:
+    with open(file) as f:
+        return ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+
+
+def _checkpoint_kind(path: pathlib.Path) -> str:
+    """'exported' or 'workdir'; FileNotFoundError (naming --checkpoint) for anything else."""
     if is_exported(path):
+        return "exported"
+    if (path / CONFIG_FILE).is_file() and (path / "checkpoints").is_dir():
+        return "workdir"
+    raise FileNotFoundError(
+        f"--checkpoint {path}: neither an exported checkpoint ({CONFIG_FILE} + "
+        f"{VARIABLES_DIR}/) nor a training workdir ({CONFIG_FILE} + checkpoints/)")
+
+
+def read_inference_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
+    """The full config of an exported folder or a training workdir, without the weights.
+
+    Cheap (one JSON file): trackers resolve and check it before restoring any variables.
+    Raises FileNotFoundError, as `load_for_inference` does, for a path that is neither.
+    """
+    path = pathlib.Path(path).absolute()
+    _checkpoint_kind(path)
+    return _read_config(path / CONFIG_FILE)
+
+
+def load_for_inference(path: str | os.PathLike):
+    """(variables, config) from an exported folder OR a training workdir (its newest step).
+
+    path: an exported checkpoint (DIR/config.json + DIR/variables/, as written by
+    `save_exported`: `dmtrack convert`, training exports) or a training workdir
+    (DIR/config.json + DIR/checkpoints/, an orbax CheckpointManager; its newest step is
+    restored). Returns variables `{"params": ..., "batch_stats": ...}` (numpy / jax arrays as
+    saved, host memory; "batch_stats" only when the model has any) and the full saved config
+    as an `ml_collections.ConfigDict` (JSON lists turned back into tuples). The config is
+    returned as saved: callers building a tracker should use
+    `Tracker.from_checkpoint` / `BatchedTracker.from_checkpoint`, which fill missing tracker
+    fields, apply overrides and check them.
+
+    Raises FileNotFoundError when `path` (absolute in the message, prefixed `--checkpoint`) is
+    neither layout, and when a training workdir has no finished checkpoint step yet. Errors of
+    orbax itself (a corrupt or partially written variables folder) propagate unchanged.
+    """
+    path = pathlib.Path(path).absolute()
+    if _checkpoint_kind(path) == "exported":
         return load_exported(path)
-    checkpoints = path / "checkpoints"
-    if not ((path / CONFIG_FILE).is_file() and checkpoints.is_dir()):
-        raise FileNotFoundError(
-            f"--checkpoint {path}: neither an exported checkpoint ({CONFIG_FILE} + "
-            f"{VARIABLES_DIR}/) nor a training workdir ({CONFIG_FILE} + checkpoints/)")
-    with open(path / CONFIG_FILE) as f:
-        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
-    with ocp.CheckpointManager(checkpoints) as manager:
+    config = _read_config(path / CONFIG_FILE)
+    with ocp.CheckpointManager(path / "checkpoints") as manager:
         step = manager.latest_step()
         if step is None:
             raise FileNotFoundError(f"training workdir {path} has no finished checkpoint yet")

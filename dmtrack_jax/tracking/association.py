@@ -323,3 +323,9 @@ class BatchedAssociator:
         boxes = np.stack([r[0] for r in results])
         confidences = np.array([r[1] for r in results], dtype=np.float64)
         return boxes, confidences
+
+    def distractor_boxes(self, index: int) -> np.ndarray:
+        """(K, 4) x1, y1, x2, y2 of the distractors sequence `index` saw this frame."""
+        if not 0 <= index < len(self.associators):
+            raise IndexError(f"sequence {index} of a batch of {len(self.associators)}")
+        return np.asarray(self.associators[index].distractor_boxes(), np.float64).reshape(-1, 4)

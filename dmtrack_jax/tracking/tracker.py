@@ -5,16 +5,26 @@ first-frame embedding; `Tracker.track(frame) -> (box_xywh, confidence)` runs one
 and one association update. `BatchedTracker` tracks B sequences at once: one vmapped network
 call per frame for all B, and B independent association states.
 Frames are uint8 RGB (H, W, 3); boxes in the user-facing x, y, w, h of the original frame.
+
+Build trackers with `Tracker.from_checkpoint(path, ...)` / `BatchedTracker.from_checkpoint`
+(an exported folder or a training workdir) or `.from_config(config, variables)` (live training
+weights): both fill tracker fields missing from old configs with `default_tracker_config()`,
+apply overrides and run `check_tracker_config` once, so every entry point refuses a bad value
+the same way, before any frame is read or tracked.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from typing import Any, Mapping, Sequence
 
+import ml_collections
 import numpy as np
 
 from dmtrack_common.boxes import xywh_to_xyxy, xyxy_to_xywh
+from dmtrack_jax.config_utils import apply_overrides
 from dmtrack_jax.tracking.association import BatchedAssociator, Candidates
+from dmtrack_jax.tracking.config import check_tracker_config, default_tracker_config
 from dmtrack_jax.tracking.network import NetworkStep, preprocess_frame
 
 
@@ -34,32 +44,166 @@ def check_init_box(box_xywh, frame_hw) -> np.ndarray:
     return box
 
 
-class BatchedTracker:
-    """Tracks B sequences in lockstep (one network call per frame for all of them)."""
 
-    def __init__(self, model, variables, tracker_config, input_hw: Sequence[int]):
+def resolve_tracker_config(config, config_overrides: Sequence[str] = (),
+                           tracker_overrides: Mapping[str, Any] | None = None
+                           ) -> ml_collections.ConfigDict:
+    """A copy of the full model config, ready to build a tracker from.
+
+    1. `config.tracker` fields missing from an old checkpoint's config (or the whole section)
+       take their value from `default_tracker_config()`;
+    2. `config_overrides` (command-line strings `--config.tracker.x=y`, `--config.model.dtype=z`)
+       are applied with `dmtrack_jax.config_utils.apply_overrides`;
+    3. `tracker_overrides` (field -> value, from code) are set on `config.tracker`;
+    4. `check_tracker_config(config.tracker)` runs once on the result.
+
+    The caller's config is never modified. Raises ValueError (one line, naming the field) for an
+    unknown field, a value of the wrong type or a value the association cannot work with.
+    """
+    if isinstance(config, ml_collections.ConfigDict):
+        config = config.copy_and_resolve_references()
+    else:
+        config = ml_collections.ConfigDict(dict(config))
+    defaults = default_tracker_config()
+    with config.unlocked():
+        if config.get("tracker") is None:
+            config.tracker = defaults
+        else:
+            for key, value in defaults.items():
+                if key not in config.tracker:
+                    config.tracker[key] = value
+    apply_overrides(config, config_overrides)
+    for key, value in (tracker_overrides or {}).items():
+        if key not in config.tracker:
+            raise ValueError(f"unknown tracker field config.tracker.{key} (known: "
+                             f"{', '.join(sorted(config.tracker))})")
+        if isinstance(config.tracker[key], tuple) and isinstance(value, list):
+            value = tuple(value)
+        try:
+            config.tracker[key] = value
+        except TypeError as err:
+            raise ValueError(f"config.tracker.{key}={value!r}: {err}") from None
+    check_tracker_config(config.tracker)
+    return config
+
+
+class _FromConfig:
+    """The `from_config` / `from_checkpoint` constructors shared by both tracker classes."""
+
+    @classmethod
+    def from_config(cls, config, variables, *, config_overrides: Sequence[str] = (),
+                    **tracker_overrides):
+        """A tracker from a full config (with `.model`, optionally `.tracker`) and variables
+        (`{"params": ..., "batch_stats": ...}`, e.g. live training weights fetched to host).
+
+        Tracker fields missing from `config` take `default_tracker_config()`'s values; then
+        `config_overrides` (`--config.a.b=value` strings) and `tracker_overrides`
+        (`field=value`) apply, and `check_tracker_config` runs once (see
+        `resolve_tracker_config`; the settings are those of the association of the paper's
+        section 3.5, DESIGN.md section 5). The model is built with
+        `dmtrack_jax.models.build_model(config.model)`; frames are resized into
+        `config.tracker.input_size` (H, W). `config` itself is not modified; the tracker's
+        `.config` is the resolved copy.
+
+        Raises ValueError (one line naming the field and, for choices, the allowed values) for
+        an unknown field, a wrongly typed value or a value the tracker cannot work with, and
+        for a model config `build_model` refuses.
+        """
+        config = resolve_tracker_config(config, config_overrides, tracker_overrides)
+        return cls._build(config, variables)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, *, config_overrides: Sequence[str] = (),
+                        **tracker_overrides):
+        """A tracker from an exported checkpoint folder or a training workdir (newest step).
+
+        The checkpoint's config.json is read and resolved first, as in `from_config` (defaults
+        for missing tracker fields, `config_overrides` such as
+        `--config.tracker.selection_mode=top1`, then `tracker_overrides`, then
+        `check_tracker_config` once), so a bad value is refused before the weights are
+        restored; the variables are then loaded with
+        `dmtrack_jax.checkpoint_io.load_for_inference` and the model built with
+        `build_model(config.model)`.
+
+        Raises FileNotFoundError when `path` is neither an exported checkpoint nor a training
+        workdir with a finished step, and ValueError as `from_config` does.
+        """
+        from dmtrack_jax.checkpoint_io import load_for_inference, read_inference_config
+
+        config = resolve_tracker_config(read_inference_config(path), config_overrides,
+                                        tracker_overrides)
+        variables, _ = load_for_inference(path)
+        return cls._build(config, variables)
+
+    @classmethod
+    def _build(cls, config, variables):
+        from dmtrack_jax.models import build_model
+
+        model = build_model(config.model)
+        return cls(model, variables, config.tracker, config.tracker.input_size, config=config)
+
+
+class BatchedTracker(_FromConfig):
+    """Tracks B sequences in lockstep (one network call per frame for all of them).
+
+    Public state: `config` (the full resolved config: `.tracker`, and `.model` when built by a
+    `from_*` constructor), `tracker_config` (= `config.tracker`), `input_hw` (the (H, W) canvas
+    frames are resized into), `network` (the jitted `NetworkStep`) and `kernels` (the current
+    batch's dynamic kernels, None before `initialize`). The association state is private; use
+    `associate`, `new_association`, `distractor_boxes` and `first_frame_embeddings`.
+    """
+
+    def __init__(self, model, variables, tracker_config, input_hw: Sequence[int], *,
+                 config: ml_collections.ConfigDict | None = None):
+        """Low level: prefer `from_checkpoint` / `from_config`, which fill defaults and check
+        the tracker config. `config`, when given, is the full config `tracker_config` is from."""
         self.network = NetworkStep(model, variables, tracker_config)
-        self.config = tracker_config
-        self.input_hw = tuple(input_hw)
-        self.associators = None
+        self.tracker_config = tracker_config
+        self.config = config if config is not None else ml_collections.ConfigDict(
+            {"tracker": tracker_config})
+        self.input_hw = tuple(int(v) for v in input_hw)
         self.kernels = None
         self.last_candidates = None
+        self._association: BatchedAssociator | None = None
+        self._first_boxes_xyxy: np.ndarray | None = None
+        self._first_embeddings: np.ndarray | None = None
 
+    # ------------------------------------------------------------------ tracking
     def _prepare(self, frames):
         canvases, scales = zip(*(preprocess_frame(f, self.input_hw) for f in frames))
         return np.stack(canvases), np.stack(scales)
 
     def initialize(self, frames: Sequence[np.ndarray], boxes_xywh) -> None:
+        """Starts B new sequences (forgetting any previous ones).
+
+        frames: B uint8 RGB images (H_b, W_b, 3) (sizes may differ); boxes_xywh: (B, 4)
+        first-frame target boxes x, y, w, h in pixels of each original frame (x, y the top-left
+        corner). Each frame is resized into the `input_hw` canvas keeping its aspect ratio; the
+        network encodes the dynamic kernels and the target's first-frame re-id embedding (the
+        template branch, paper section 3.5), and one association per sequence starts from the
+        box and that embedding.
+
+        Raises ValueError for a box that is not 4 finite numbers, has zero or negative size or
+        lies outside its frame.
+        """
         boxes_xywh = [check_init_box(b, f.shape[:2]) for f, b in zip(frames, boxes_xywh)]
         canvases, scales = self._prepare(frames)
         boxes_xyxy = xywh_to_xyxy(np.stack(boxes_xywh))
         self.kernels, embeddings = self.network.encode(canvases, boxes_xyxy * scales)
-        self.first_boxes_xyxy, self.first_embeddings = boxes_xyxy, embeddings
-        self.associators = BatchedAssociator(self.config, len(frames))
-        self.associators.initialize(boxes_xyxy, embeddings)
+        self._first_boxes_xyxy, self._first_embeddings = boxes_xyxy, embeddings
+        self._association = self.new_association()
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Candidates]:
-        """The network half of a step: every frame's candidates, in original-frame pixels."""
+        """The network half of a step, without association.
+
+        frames: B uint8 RGB images (H_b, W_b, 3), one per sequence, in `initialize`'s order.
+        Returns B `Candidates` in original-frame pixels: boxes (N_b, 4) float64 x1, y1, x2, y2,
+        scores (N_b,) in [0, 1] (sigmoid(cls) * sigmoid(ctr), at least
+        `candidate_min_score`, after NMS, at most `max_detections`), embeddings (N_b, D)
+        L2-normalised (D = 1 and zero without a re-id head).
+
+        Raises RuntimeError before `initialize`.
+        """
         if self.kernels is None:
             raise RuntimeError("call initialize() before track()")
         canvases, scales = self._prepare(frames)
@@ -75,30 +219,99 @@ class BatchedTracker:
         self.last_candidates = candidates
         return candidates
 
-    def track(self, frames: Sequence[np.ndarray]):
-        """-> boxes (B, 4) x, y, w, h in the original frames, confidences (B,)."""
-        candidates = self.detect(frames)
-        boxes_xyxy, confidences = self.associators.update(candidates)
+    def associate(self, candidates: Sequence[Candidates]) -> tuple[np.ndarray, np.ndarray]:
+        """The association half of a step: B candidate sets -> (boxes (B, 4) float64 x, y, w, h
+        in original-frame pixels, confidences (B,) float64 in [0, 1]). See `track`.
+
+        Raises RuntimeError before `initialize`.
+        """
+        if self._association is None:
+            raise RuntimeError("call initialize() before track()")
+        boxes_xyxy, confidences = self._association.update(candidates)
         return xyxy_to_xywh(np.asarray(boxes_xyxy)), np.asarray(confidences)
 
+    def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """One frame of each of the B sequences -> (boxes, confidences).
+
+        frames: B uint8 RGB images (H_b, W_b, 3), in `initialize`'s order. Returns boxes (B, 4)
+        float64 x, y, w, h in original-frame pixels and confidences (B,) float64 in [0, 1]:
+        the chosen candidate's score, 0 when no candidate is the target. Below
+        `tracker_config.absent_confidence` the target is judged absent and the box is the last
+        one reported while it was present (paper section 3.5, DESIGN.md section 5: the target
+        tracklet among distractor tracklets, selected by `selection_mode`).
+
+        Raises RuntimeError before `initialize`.
+        """
+        return self.associate(self.detect(frames))
+
+    # ------------------------------------------------------------------ for evaluation
+    def new_association(self, tracker_config=None) -> BatchedAssociator:
+        """A fresh association for the current batch, started from its first-frame boxes and
+        embeddings (the tracker's own association is not touched). Feed it `detect`'s output
+        to run several association settings (e.g. one per `selection_mode`) on one network
+        pass. `tracker_config` defaults to this tracker's; it is checked by the associator.
+
+        Raises RuntimeError before `initialize`, ValueError for a bad `tracker_config`.
+        """
+        if self._first_boxes_xyxy is None:
+            raise RuntimeError("call initialize() before new_association()")
+        association = BatchedAssociator(
+            self.tracker_config if tracker_config is None else tracker_config,
+            len(self._first_boxes_xyxy))
+        association.initialize(self._first_boxes_xyxy, self._first_embeddings)
+        return association
+
+    @property
+    def first_frame_embeddings(self) -> np.ndarray:
+        """(B, D) float32 re-id embeddings of the targets in their first frames (a copy)."""
+        if self._first_embeddings is None:
+            raise RuntimeError("call initialize() before reading first_frame_embeddings")
+        return np.array(self._first_embeddings)
+
     def distractor_boxes(self, index: int = 0) -> np.ndarray:
-        """Boxes (x, y, w, h) of the distractor tracklets of sequence `index` (for drawing)."""
-        boxes = self.associators.associators[index].distractor_boxes()
-        return xyxy_to_xywh(np.asarray(boxes).reshape(-1, 4))
+        """(K, 4) x, y, w, h of the distractor tracklets of sequence `index` (for drawing)."""
+        if self._association is None:
+            return np.zeros((0, 4))
+        return xyxy_to_xywh(self._association.distractor_boxes(index))
 
 
-class Tracker:
-    """One sequence: `initialize(frame, box_xywh)`, then `track(frame) -> (box_xywh, conf)`."""
+class Tracker(_FromConfig):
+    """One sequence: `initialize(frame, box_xywh)`, then `track(frame) -> (box_xywh, conf)`.
 
-    def __init__(self, model, variables, tracker_config, input_hw: Sequence[int]):
-        self._batched = BatchedTracker(model, variables, tracker_config, input_hw)
+    Built like `BatchedTracker` (`from_checkpoint`, `from_config`); exposes the same `config`,
+    `tracker_config` and `input_hw`.
+    """
+
+    def __init__(self, model, variables, tracker_config, input_hw: Sequence[int], *,
+                 config: ml_collections.ConfigDict | None = None):
+        self._batched = BatchedTracker(model, variables, tracker_config, input_hw, config=config)
+
+    @property
+    def config(self) -> ml_collections.ConfigDict:
+        return self._batched.config
+
+    @property
+    def tracker_config(self) -> ml_collections.ConfigDict:
+        return self._batched.tracker_config
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        return self._batched.input_hw
 
     def initialize(self, frame: np.ndarray, box_xywh) -> None:
+        """Starts a new sequence: frame uint8 RGB (H, W, 3); box_xywh the target's first-frame
+        box x, y, w, h in pixels of that frame. See `BatchedTracker.initialize` (paper section
+        3.5). Raises ValueError for a non-finite, empty or out-of-frame box."""
         self._batched.initialize([frame], [box_xywh])
 
-    def track(self, frame: np.ndarray):
+    def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        """The next frame (uint8 RGB (H, W, 3)) -> (box (4,) float64 x, y, w, h in its pixels,
+        confidence in [0, 1]; below `tracker_config.absent_confidence` the target is judged
+        absent and the last present box is held). See `BatchedTracker.track`.
+        Raises RuntimeError before `initialize`."""
         boxes, confidences = self._batched.track([frame])
         return boxes[0], float(confidences[0])
 
     def distractor_boxes(self) -> np.ndarray:
+        """(K, 4) x, y, w, h of the distractor tracklets seen this frame (for drawing)."""
         return self._batched.distractor_boxes(0)
