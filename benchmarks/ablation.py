@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from dmtrack_jax.checkpoint_io import load_for_inference  # noqa: E402
+from dmtrack_apps import synthetic_eval  # noqa: E402
 from dmtrack_common.fileio import write_json_atomic  # noqa: E402
-from dmtrack_jax.models import build_model  # noqa: E402
-from dmtrack_jax.tracking.tracker import BatchedTracker  # noqa: E402
+from dmtrack_jax.checkpoint_io import read_inference_config  # noqa: E402
+from dmtrack_jax.tracking.tracker import BatchedTracker, resolve_tracker_config  # noqa: E402
 from eval import synthetic_benchmark as sb  # noqa: E402
 
 MODES = ("reid", "top1", "position")
@@ -42,15 +42,14 @@ SEED = 30_000  # neither training (0), validation (10_000+) nor the demo (20_261
 
 
 def evaluate(checkpoint, videos, batch_size):
-    variables, config = load_for_inference(checkpoint)
-    model = build_model(config.model)
-    tracker = BatchedTracker(model, variables, config.tracker, config.tracker.input_size)
+    tracker = BatchedTracker.from_checkpoint(checkpoint)
+    config = tracker.config
     configs = {}
     for mode in MODES:
         c = config.tracker.copy_and_resolve_references()
         c.selection_mode = mode
         configs[mode] = c
-    tracked, _ = sb.track_videos_modes(tracker, videos, configs, batch_size, progress=True)
+    tracked, _ = synthetic_eval.track_videos_modes(tracker, videos, configs, batch_size, progress=True)
     out = {}
     for mode in MODES:
         s = sb.score(videos, tracked[mode], config.tracker.absent_confidence)
@@ -69,7 +68,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "ablation_results.json"))
     args = parser.parse_args()
 
-    _, first_config = load_for_inference(args.checkpoints[0])
+    first_config = resolve_tracker_config(read_inference_config(args.checkpoints[0]))
     videos = sb.make_videos(args.sequences, args.frames,
                             tuple(first_config.data.sources.synthetic.size), SEED)
     absent = sum(int(v.target_absent[1:].sum()) for v in videos)

@@ -87,11 +87,11 @@ def main() -> None:
     source_hw = benchlib.parse_hw(args.source_size)
 
     config = benchlib.load_config(args.config)
-    config.tracker.input_size = input_hw
     config.model.conv_algorithm = args.conv_algorithm
+    tracker_overrides = {"input_size": input_hw}
     if args.score_floor >= 0:
-        config.tracker.candidate_min_score = args.score_floor
-        config.tracker.detection_min_score = args.score_floor
+        tracker_overrides.update(candidate_min_score=args.score_floor,
+                                 detection_min_score=args.score_floor)
     model = build_model(config.model)
     variables = jax.jit(lambda r: init_variables(model, r, (64, 64)))(jax.random.PRNGKey(0))
     jpegs = synthetic_jpegs(args.frames + 2, source_hw)
@@ -99,7 +99,7 @@ def main() -> None:
     load_start = benchlib.loadavg()
 
     # Compile pass: frame 0 initialises (encode compiles), frame 1 tracks (detect compiles).
-    tracker = BatchedTracker(model, variables, config.tracker, input_hw)
+    tracker = BatchedTracker.from_config(config, variables, **tracker_overrides)
     start = time.perf_counter()
     tracker.initialize([decode(jpegs[0])], [box])
     encode_first_s = time.perf_counter() - start
@@ -121,7 +121,7 @@ def main() -> None:
         keep = found.valid[0]
         candidates = Candidates(found.boxes[0][keep] / scale, found.scores[0][keep],
                                 found.embeddings[0][keep])
-        tracker.associators.update([candidates])
+        tracker.associate([candidates])
         t4 = time.perf_counter()
         for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             stages[name].append(seconds)

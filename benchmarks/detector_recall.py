@@ -54,7 +54,7 @@ def measure(tracker, videos, ks=(1, 5, 20), min_visibility: float = 0.5) -> dict
             if hit_target.any():
                 ranks.append(int(np.argmax(hit_target)))
             # Re-id: the best candidate of each covered object, then the most similar one.
-            first = tracker.first_embeddings[0]
+            first = tracker.first_frame_embeddings[0]
             covered = [k for k in range(len(visible)) if visible[k] and (overlap[:, k] > 0.5).any()]
             if 0 in covered and len(covered) > 1 and np.linalg.norm(first) > 0:
                 embeddings = cand.embeddings[order]
@@ -81,14 +81,11 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args(argv)
 
-    from dmtrack_jax.checkpoint_io import load_for_inference
-    from dmtrack_jax.models import build_model
     from dmtrack_jax.tracking.tracker import BatchedTracker
     from eval.synthetic_benchmark import make_videos
 
-    variables, config = load_for_inference(args.checkpoint)
-    tracker = BatchedTracker(build_model(config.model), variables, config.tracker,
-                             config.tracker.input_size)
+    tracker = BatchedTracker.from_checkpoint(args.checkpoint)
+    config = tracker.config
     size = tuple(config.data.sources.synthetic.size)
     videos = make_videos(args.sequences, args.frames, size, seed=args.seed)
     result = measure(tracker, videos)

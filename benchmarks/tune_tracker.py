@@ -27,9 +27,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dmtrack_jax.checkpoint_io import load_for_inference  # noqa: E402
+from dmtrack_apps import synthetic_eval  # noqa: E402
 from dmtrack_common.fileio import write_json_atomic  # noqa: E402
-from dmtrack_jax.models import build_model  # noqa: E402
 from dmtrack_jax.tracking.tracker import BatchedTracker  # noqa: E402
 from eval import synthetic_benchmark as sb  # noqa: E402
 
@@ -57,7 +56,7 @@ def _grid(space):
 
 
 def _run(tracker, videos, configs, batch_size):
-    tracked, _ = sb.track_videos_modes(tracker, videos, configs, batch_size, progress=True)
+    tracked, _ = synthetic_eval.track_videos_modes(tracker, videos, configs, batch_size, progress=True)
     return {name: sb.score(videos, tracked[name], configs[name].absent_confidence)["success"]
             for name in configs}
 
@@ -71,9 +70,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tune_tracker.json"))
     args = parser.parse_args()
 
-    variables, config = load_for_inference(args.checkpoint)
-    tracker = BatchedTracker(build_model(config.model), variables, config.tracker,
-                             config.tracker.input_size)
+    tracker = BatchedTracker.from_checkpoint(args.checkpoint)
+    config = tracker.config
     videos = sb.make_videos(args.sequences, args.frames, config.data.sources.synthetic.size,
                             seed=sb.VALIDATION_SEED)
     base = config.tracker

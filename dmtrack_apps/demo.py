@@ -68,13 +68,10 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
 
 def run(args) -> int:
     from data_pipelines.synthetic import write_dataset
-    from eval import plots, result_files, scoring, synthetic_benchmark
-
-    from dmtrack_jax.checkpoint_io import load_for_inference
-    from dmtrack_jax.config_utils import apply_overrides
+    from dmtrack_apps import synthetic_eval
     from dmtrack_common.fileio import write_json_atomic, write_text_atomic
-    from dmtrack_jax.models import build_model
     from dmtrack_jax.tracking.tracker import BatchedTracker
+    from eval import plots, result_files, scoring, synthetic_benchmark
 
     start = time.time()
     out = pathlib.Path(args.out)
@@ -82,8 +79,9 @@ def run(args) -> int:
     if not checkpoint.exists():
         raise FileNotFoundError(f"no checkpoint at {checkpoint} (train one with `dmtrack train "
                                 f"--config configs/tiny.py --workdir W` and pass --checkpoint W)")
-    variables, config = load_for_inference(checkpoint)
-    apply_overrides(config, args.overrides)
+    # Refuses a bad --config override (one line, naming the field) before anything is written.
+    tracker = BatchedTracker.from_checkpoint(checkpoint, config_overrides=args.overrides)
+    config = tracker.config
     image_size = tuple(config.data.sources.synthetic.size)
 
     # 1. The benchmark, on disk in the LaSOT layout, plus the same videos in memory.
@@ -98,10 +96,8 @@ def run(args) -> int:
 
     # 2. Track: one network call per frame for the whole batch, one association per mode.
     print(f"[2/4] tracking with {checkpoint} (selection modes: {', '.join(MODES)})")
-    model = build_model(config.model)
-    tracker = BatchedTracker(model, variables, config.tracker, config.tracker.input_size)
     t0 = time.time()
-    tracked, distractors = synthetic_benchmark.track_videos_modes(
+    tracked, distractors = synthetic_eval.track_videos_modes(
         tracker, videos, _mode_configs(config.tracker), batch_size=args.batch_size,
         progress=True, record=0)
     track_seconds = time.time() - t0

@@ -34,27 +34,6 @@ def format_table(benchmark: str, results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def load_checkpoint_tracker(checkpoint: str, overrides: list[str], batch_size: int):
-    """(make_tracker, tracker config); the tracker package is imported only here."""
-    try:
-        from dmtrack_jax.checkpoint_io import load_for_inference
-        from dmtrack_jax.config_utils import apply_overrides
-        from dmtrack_jax.models import build_model
-        from dmtrack_jax.tracking.tracker import BatchedTracker, Tracker
-    except ImportError as err:
-        raise ValueError(f"--checkpoint needs the tracker (dmtrack_jax.tracking), which is not "
-                         f"available in this installation yet ({err})") from None
-    variables, config = load_for_inference(checkpoint)
-    apply_overrides(config, overrides)
-    model = build_model(config.model)
-    tracker_class = BatchedTracker if batch_size > 1 else Tracker
-
-    def make_tracker():
-        return tracker_class(model, variables, config.tracker, config.tracker.input_size)
-
-    return make_tracker, config.tracker
-
-
 def run(args) -> int:
     bench = scoring.get_benchmark(args.benchmark)
     names = [n for n in args.sequences.split(",") if n] if args.sequences else None
@@ -70,16 +49,21 @@ def run(args) -> int:
         split = args.split or bench.default_split
         own_dir = pathlib.Path(args.workdir) / "results" / (
             args.benchmark if split is None else f"{args.benchmark}_{split}")
+        from dmtrack_jax.tracking.tracker import BatchedTracker, Tracker
+
+        # Built (and its config checked, a bad override refused in one line) before any
+        # sequence is read or tracked.
+        tracker_class = BatchedTracker if args.batch_size > 1 else Tracker
+        tracker = tracker_class.from_checkpoint(args.checkpoint, config_overrides=args.overrides)
         sequences = scoring.read_sequences(args.benchmark, args.root, args.split,
                                            with_frames=True, names=names)
-        make_tracker, tracker_config = load_checkpoint_tracker(args.checkpoint, args.overrides,
-                                                               args.batch_size)
         writer = bench.make_writer()
         if isinstance(writer, runner.OxuvaWriter):
+            absent_confidence = tracker.tracker_config.get("absent_confidence", 0.5)
             writer.present_threshold = (args.present_threshold
                                         if args.present_threshold is not None else
-                                        float(tracker_config.get("absent_confidence", 0.5)))
-        summary = runner.run_benchmark(sequences, make_tracker, own_dir, writer,
+                                        float(absent_confidence))
+        summary = runner.run_benchmark(sequences, lambda: tracker, own_dir, writer,
                                        batch_size=args.batch_size)
         print(f"tracked {len(summary.tracked)} sequences, {len(summary.skipped)} already done "
               f"-> {own_dir}")

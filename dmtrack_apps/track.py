@@ -46,23 +46,15 @@ def write_rows_atomic(path: pathlib.Path, rows) -> None:
 
 
 def run(args) -> int:
-    from dmtrack_jax.checkpoint_io import load_for_inference
-    from dmtrack_jax.config_utils import apply_overrides
-    from dmtrack_jax.models import build_model
-    from dmtrack_jax.tracking.config import check_tracker_config, default_tracker_config
     from dmtrack_jax.tracking.tracker import Tracker
 
     source = pathlib.Path(args.source)
     box = parse_box(args.box)
     frames = read_frames(source)
     first = next(frames)  # raises a clear error for empty folders / unreadable videos
-    variables, config = load_for_inference(args.checkpoint)
-    if "tracker" not in config:  # e.g. a checkpoint written before the tracker config existed
-        config.tracker = default_tracker_config()
-    apply_overrides(config, args.overrides)
-    check_tracker_config(config.tracker)
-    model = build_model(config.model)
-    tracker = Tracker(model, variables, config.tracker, config.tracker.input_size)
+    # Refuses a bad --config override (one line, naming the field) before the weights load.
+    tracker = Tracker.from_checkpoint(args.checkpoint, config_overrides=args.overrides)
+    absent_confidence = tracker.tracker_config.absent_confidence
     tracker.initialize(first, box)
     rows = [(box, 1.0)]
     writer = None
@@ -71,7 +63,7 @@ def run(args) -> int:
         pathlib.Path(args.video).parent.mkdir(parents=True, exist_ok=True)
         writer = cv2.VideoWriter(str(args.video), cv2.VideoWriter_fourcc(*"mp4v"), args.fps,
                                  (width, height))
-        writer.write(draw_frame(first, box, 1.0, [], config.tracker.absent_confidence))
+        writer.write(draw_frame(first, box, 1.0, [], absent_confidence))
     total = count_frames(source)
     start = time.time()
     with tqdm(total=total or None, initial=1, desc="track", unit="frame") as bar:
@@ -80,7 +72,7 @@ def run(args) -> int:
             rows.append((out_box, confidence))
             if writer is not None:
                 writer.write(draw_frame(frame, out_box, confidence, tracker.distractor_boxes(),
-                                        config.tracker.absent_confidence))
+                                        absent_confidence))
             bar.update(1)
             bar.set_postfix(fps=f"{(len(rows) - 1) / max(time.time() - start, 1e-9):.1f}")
     if writer is not None:

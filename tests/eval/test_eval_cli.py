@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from dmtrack_jax import cli
-from dmtrack_apps import evaluate as eval_cli
+from dmtrack_apps import cli
+from dmtrack_jax.tracking.tracker import Tracker
 from eval import result_files
 
 BOX = [10, 10, 20, 20]
@@ -78,26 +78,34 @@ def test_checkpoint_that_does_not_exist_is_a_clear_error(lasot_root, tmp_path, c
 
 
 def test_checkpoint_mode_tracks_then_scores(lasot_root, tmp_path, monkeypatch):
+    started = []
+
     class PerfectTracker:
+        tracker_config = {"absent_confidence": 0.3}
+
         def initialize(self, frame, box):
-            pass
+            started.append(1)
 
         def track(self, frame):
             return np.array(BOX, float), 0.8
 
     made = []
 
-    def fake_loader(checkpoint, overrides, batch_size):
-        assert checkpoint == "ckpt" and batch_size == 1
-        return (lambda: made.append(1) or PerfectTracker()), {"absent_confidence": 0.3}
+    def fake_from_checkpoint(cls, path, config_overrides=()):
+        # batch size 1: the single-sequence Tracker, built from the given checkpoint
+        assert cls is Tracker and path == "ckpt" and list(config_overrides) == []
+        made.append(1)
+        return PerfectTracker()
 
-    monkeypatch.setattr(eval_cli, "load_checkpoint_tracker", fake_loader)
+    monkeypatch.setattr(Tracker, "from_checkpoint", classmethod(fake_from_checkpoint))
     args = ["eval", "--benchmark", "lasot", "--root", str(lasot_root), "--checkpoint", "ckpt",
             "--workdir", str(tmp_path / "w"), "--json", str(tmp_path / "s.json")]
     assert cli.main(args) == 0
     assert (tmp_path / "w" / "results" / "lasot" / "cat-1.txt").is_file()
     assert json.loads((tmp_path / "s.json").read_text())["success"] == pytest.approx(40 / 63)
-    assert cli.main(args) == 0 and len(made) == 1  # second run: everything already tracked
+    assert len(started) == 1
+    # second run: the checkpoint is checked again, but everything is already tracked
+    assert cli.main(args) == 0 and len(made) == 2 and len(started) == 1
 
 
 def test_votlt_worked_example_through_files(tmp_path, capsys):
@@ -182,14 +190,16 @@ def test_server_scored_split_tracks_and_stops_with_a_pointer(tmp_path, bench_fil
         bench_files.write_frame(root / "TEST" / "frames" / "vid" / f"{i}.png", 0, i)
 
     class HoldTracker:
+        tracker_config = {}
+
         def initialize(self, frame, box):
             self.box = box
 
         def track(self, frame):
             return self.box, 1.0
 
-    monkeypatch.setattr(eval_cli, "load_checkpoint_tracker",
-                        lambda *a: ((lambda: HoldTracker()), {}))
+    monkeypatch.setattr(Tracker, "from_checkpoint",
+                        classmethod(lambda cls, *a, **k: HoldTracker()))
     assert cli.main(["eval", "--benchmark", "trackingnet", "--root", str(root),
                      "--checkpoint", "c", "--workdir", str(tmp_path / "w")]) == 0
     assert "server" in capsys.readouterr().out
