@@ -44,7 +44,6 @@ def check_init_box(box_xywh, frame_hw) -> np.ndarray:
     return box
 
 
-
 def resolve_tracker_config(config, config_overrides: Sequence[str] = (),
                            tracker_overrides: Mapping[str, Any] | None = None
                            ) -> ml_collections.ConfigDict:
