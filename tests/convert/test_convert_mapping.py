@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pytest
 
-from dmtrack_jax import cli
+from dmtrack_apps import cli
 from dmtrack_jax.convert import mapping, read_state_dict, torch_name, torch_shape
 
 

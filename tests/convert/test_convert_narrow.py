@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch", reason="torch is the optional [torch] extra
                                             "dmtrack-jax (pip install -e .[torch])")
 
 from configs import tiny  # noqa: E402
-from dmtrack_jax import cli  # noqa: E402
+from dmtrack_apps import cli  # noqa: E402
 from dmtrack_jax.checkpoint_io import load_exported, load_for_inference  # noqa: E402
 from dmtrack_jax.convert import (  # noqa: E402
     convert_state_dict, dla34_from_state_dict, load_dla34_imagenet)
