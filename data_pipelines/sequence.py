@@ -4,7 +4,8 @@ training (pair sampling, tfds builders) and evaluation (scoring, the benchmark r
 A sequence keeps the annotation the way the dataset ships it -- `ground_truth` holds the raw
 x, y, w, h rows and `present` the dataset's own presence flags -- so a toolkit can score
 invalid rows exactly as it does. Training reads the derived views `boxes`, `absent` and
-`valid`, which are computed from those fields and never stored a second time.
+`valid`, which are computed from those fields and never stored a second time (they are
+read-only arrays: edit `ground_truth` / `present` instead).
 
 Conventions:
 
@@ -129,7 +130,7 @@ class Sequence:
             absent_rows |= self.cover == 0
         absent = np.zeros(len(self), dtype=bool)
         absent[: len(gt)] = absent_rows
-        return absent
+        return _read_only(absent)
 
     @property
     def boxes(self) -> np.ndarray:
@@ -137,7 +138,7 @@ class Sequence:
         boxes = np.full((len(self), 4), np.nan)
         m = len(self.ground_truth)
         boxes[:m] = np.where(self.absent[:m, None], np.nan, self.ground_truth)
-        return boxes
+        return _read_only(boxes)
 
     @property
     def valid(self) -> np.ndarray:
@@ -146,4 +147,10 @@ class Sequence:
         boxes = self.boxes
         with np.errstate(invalid="ignore"):
             positive = (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
-        return np.all(np.isfinite(boxes), axis=1) & positive & ~self.absent
+        return _read_only(np.all(np.isfinite(boxes), axis=1) & positive & ~self.absent)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A derived view must not be written to: the write would be lost on the next access."""
+    array.flags.writeable = False
+    return array

@@ -81,7 +81,7 @@ def test_box_filter_hand_cases():
 
 def test_pairs_respect_gap_and_skip_unusable_frames(caplog):
     seq = moving_sequence("a", n=40, absent_every=4, nan_rows=(5, 6))
-    seq.boxes[9] = [10, 10, -3, 20]  # negative width: not usable
+    seq.ground_truth[9] = [10, 10, -3, 20]  # negative width: not usable
     with caplog.at_level("INFO", logger="data_pipelines.sampling"):
         sampler = make_sampler([make_source("s", [seq])], max_frame_gap=5)
     assert "source s: skipped" in caplog.text and "object_boxes_nan_or_not_positive" in caplog.text
