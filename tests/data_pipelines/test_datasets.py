@@ -329,3 +329,25 @@ def test_names_select_and_order_sequences(written):
     assert [s.name for s in picked] == all_names[::-1]
     with pytest.raises(ValueError, match=r"unknown LaSOT sequence name\(s\) \['nope-1'\]"):
         datasets.read_dataset("lasot", root, with_frames=False, names=["nope-1"])
+
+
+def test_negative_sizes_error_for_training_and_score_as_invalid_for_evaluation(tmp_path):
+    """Kept as before the merge: the training read rejects a negative size (file:line), the
+    benchmark read keeps the row and the LaSOT toolkit scores it as invalid ground truth."""
+    from eval import ope_metrics, scoring
+
+    root = tmp_path / "lasot"
+    write_rows(root / "cat" / "cat-1" / "groundtruth.txt", [BOX, [1, 2, -3, 4], BOX])
+    for flags in ("full_occlusion.txt", "out_of_view.txt"):
+        (root / "cat" / "cat-1" / flags).write_text("0,0,0\n")
+    (root / "testing_set.txt").write_text("cat-1\n")
+    with pytest.raises(ValueError, match=r"groundtruth\.txt:2: negative box size w=-3, h=4"):
+        datasets.read_dataset("lasot", root, with_frames=False)
+    (sequence,) = scoring.read_sequences("lasot", root)
+    np.testing.assert_array_equal(sequence.ground_truth[1], [1, 2, -3, 4])
+    np.testing.assert_array_equal(sequence.present, [True] * 3)
+    np.testing.assert_array_equal(sequence.valid, [True, False, True])  # unusable for training
+    errors = ope_metrics.lasot_errors(np.array([BOX] * 3, float), sequence.ground_truth,
+                                      sequence.present)
+    np.testing.assert_array_equal(errors.overlap, [1, -1, 1])  # invalid gt: a failure ...
+    np.testing.assert_array_equal(errors.centre_error, [0, -1, 0])  # ... and a precision hit
