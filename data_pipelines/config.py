@@ -23,7 +23,7 @@ SOURCE_NAMES = ("synthetic", "lasot", "got10k", "trackingnet", "coco", "mot17")
 
 def _source(weight: float = 0.0, reid_weight: float = 0.0) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({
-        "root": "",  # dataset root in its official layout (see data_pipelines.readers)
+        "root": "",  # dataset root in its official layout (see data_pipelines.datasets)
         "split": "",  # reader split ('' = the reader's default, e.g. GOT-10k 'train')
         "tfds_dir": "",  # if set: read the prepared tfds ArrayRecord dataset from here instead
         "weight": float(weight),  # SOT pair mixing weight (0 = not used for pairs)

@@ -22,7 +22,7 @@ import numpy as np
 from data_pipelines import augment as aug
 from data_pipelines.config import SOURCE_NAMES
 from data_pipelines.sampling import BoxFilter, FrameSource, PairSampler
-from data_pipelines.structures import Sequence
+from data_pipelines.sequence import Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def synthetic_source(num_sequences: int, num_frames: int, image_size: tuple[int,
         sequences.append(Sequence(
             name=name, dataset="synthetic",
             frame_paths=[f"<in-memory {name}>/{t:08d}" for t in range(num_frames)],
-            boxes=target, absent=~video.visible[:, 0], object_class=video.object_class,
+            ground_truth=target, present=video.visible[:, 0], object_class=video.object_class,
             tracks={int(i): video.boxes[:, k] for k, i in enumerate(video.ids)},
             ids_are_identities=True, image_size=tuple(int(v) for v in image_size)))
         frames.append(video.frames)
@@ -89,9 +89,9 @@ def build_sources(data_config) -> tuple[list[FrameSource], list[float], list[flo
 
             source = tfds_builders.load_tfds_source(name, cfg.tfds_dir)
         elif cfg.root:
-            from data_pipelines import readers
+            from data_pipelines import datasets
 
-            sequences = readers.read_dataset(name, cfg.root, split=cfg.split or None)
+            sequences = datasets.read_dataset(name, cfg.root, split=cfg.split or None)
             source = FrameSource(name, sequences, "image" if name == "coco" else "video")
         else:
             raise ValueError(f"data source {name!r} has weight {weight:g} / reid_weight "

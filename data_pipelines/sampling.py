@@ -38,7 +38,7 @@ from typing import Callable, Sequence as SequenceType
 import numpy as np
 
 from data_pipelines import augment as aug
-from data_pipelines.structures import Sequence
+from data_pipelines.sequence import Sequence
 from dmtrack_common.boxes import xywh_to_xyxy
 from dmtrack_common.frames import load_frame
 

@@ -29,9 +29,9 @@ import sys
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_pipelines import readers
+from data_pipelines import datasets
 from data_pipelines.sampling import FrameSource
-from data_pipelines.structures import Sequence
+from data_pipelines.sequence import Sequence
 from dmtrack_common.frames import decode_frame
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ def _annotation_features() -> tfds.features.FeaturesDict:
         "dataset": tfds.features.Scalar(dtype=np.object_),
         "object_class": tfds.features.Scalar(dtype=np.object_),
         "num_frames": tfds.features.Scalar(dtype=np.int64),
+        # The sequence's raw annotation (`Sequence.ground_truth`, and NOT `present`), so the
+        # derived training views read back exactly (also for a first-box-only annotation).
         "boxes": tfds.features.Tensor(shape=(None, 4), dtype=np.float64),
         "absent": tfds.features.Tensor(shape=(None,), dtype=np.bool_),
         "track_ids": tfds.features.Tensor(shape=(None,), dtype=np.int64),
@@ -79,7 +81,7 @@ class _TrackingSourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Point manual_dir at the dataset root in its official layout (see DESIGN section 7 / "
-        "data_pipelines.readers); `dmtrack synth --format <layout>` writes a synthetic one.")
+        "data_pipelines.datasets); `dmtrack synth --format <layout>` writes a synthetic one.")
 
     def __init__(self, *, reader_split: str | None = None, **kwargs):
         self._reader_split = reader_split
@@ -93,9 +95,9 @@ class _TrackingSourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
 
     def _split_generators(self, dl_manager):
         root = os.fspath(dl_manager.manual_dir)
-        sequences = readers.read_dataset(self.SOURCE, root, split=self._reader_split,
-                                         annotations_only=self.builder_config.name
-                                         == CONFIG_ANNOTATIONS)
+        sequences = datasets.read_dataset(self.SOURCE, root, split=self._reader_split,
+                                          with_frames=self.builder_config.name
+                                          != CONFIG_ANNOTATIONS)
         return {"train": self._generate_examples(sequences)}
 
     def _generate_examples(self, sequences: list[Sequence]):
@@ -119,7 +121,7 @@ def _annotation_record(seq: Sequence) -> dict:
     return {
         "name": seq.name.encode(), "dataset": seq.dataset.encode(),
         "object_class": seq.object_class.encode(), "num_frames": len(seq),
-        "boxes": seq.boxes, "absent": seq.absent, "track_ids": ids,
+        "boxes": seq.ground_truth, "absent": ~seq.present, "track_ids": ids,
         "track_boxes": track_boxes, "has_tracks": seq.tracks is not None,
         "ids_are_identities": bool(seq.ids_are_identities),
         "image_size": np.array(seq.image_size or (0, 0), dtype=np.int64),
@@ -182,8 +184,8 @@ def read_tfds_sequences(source: str, data_dir: str) -> list[Sequence]:
         sequences.append(Sequence(
             name=name, dataset=r["dataset"].decode(),
             frame_paths=[f"tfds:{builder_name(source)}/{name}/{t}" for t in range(n)],
-            boxes=np.asarray(r["boxes"], np.float64).reshape(n, 4),
-            absent=np.asarray(r["absent"], bool).reshape(n),
+            ground_truth=np.asarray(r["boxes"], np.float64).reshape(-1, 4),
+            present=~np.asarray(r["absent"], bool).reshape(-1),
             object_class=r["object_class"].decode(), tracks=tracks,
             ids_are_identities=bool(r["ids_are_identities"]),
             image_size=None if size == (0, 0) else size,

@@ -98,3 +98,29 @@ def read_frames(source: str | os.PathLike) -> Iterator[np.ndarray]:
             ok, image = capture.read()
     finally:
         capture.release()
+
+
+def numbered_frames(folder: str | os.PathLike, numbers, digits: int = 0,
+                    suffix: str = ".jpg") -> list[pathlib.Path]:
+    """The image files of `folder` for the frame `numbers`, in that order, with one directory
+    listing.
+
+    A file is frame k when its stem is the number k (any zero padding) and its suffix is one of
+    IMAGE_SUFFIXES. `digits` and `suffix` give the layout's own spelling (`%0<digits>d<suffix>`),
+    used only to name a missing frame. Raises FileNotFoundError
+    ``"<folder>: <k> of <n> frames missing, first <folder>/<name>"`` when some are absent (a
+    missing folder counts as an empty one).
+    """
+    folder = pathlib.Path(folder)
+    by_number: dict[int, pathlib.Path] = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.stem.isdigit():
+                by_number.setdefault(int(path.stem), path)
+    numbers = [int(k) for k in numbers]
+    missing = [k for k in numbers if k not in by_number]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder}: {len(missing)} of {len(numbers)} frames missing, first "
+            f"{folder / f'{missing[0]:0{digits}d}{suffix}'}")
+    return [by_number[k] for k in numbers]

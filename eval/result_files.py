@@ -19,12 +19,9 @@ from typing import Iterable
 
 import numpy as np
 
+from data_pipelines.datasets.oxuva import parse_present
+from data_pipelines.datasets.parsing import read_number_rows
 from dmtrack_common.fileio import write_text_atomic  # noqa: F401  (used and re-exported)
-
-from eval.sequences import parse_number_rows
-
-
-
 
 def _box_rows(boxes: np.ndarray) -> str:
     return "".join(",".join(f"{v:.4f}" for v in row) + "\n" for row in np.asarray(boxes, float))
@@ -63,7 +60,7 @@ def find_ope_result(results_dir, name: str) -> pathlib.Path:
 
 def read_ope_result(results_dir, name: str) -> np.ndarray:
     """(N, 4) boxes; NaN values are kept (the metric decides what they mean)."""
-    return parse_number_rows(find_ope_result(results_dir, name), columns=4, allow_nan=True)
+    return read_number_rows(find_ope_result(results_dir, name), columns=4, allow_inf=True)
 
 
 # --- GOT-10k ---------------------------------------------------------------------------------
@@ -89,7 +86,7 @@ def read_got10k_result(results_dir, name: str) -> list[np.ndarray]:
     if not files:
         raise FileNotFoundError(f"no result file for sequence {name}: "
                                 f"{got10k_result_path(results_dir, name)}")
-    return [parse_number_rows(pathlib.Path(f), columns=4, allow_nan=True) for f in files]
+    return [read_number_rows(pathlib.Path(f), columns=4, allow_inf=True) for f in files]
 
 
 # --- VOT long-term ---------------------------------------------------------------------------
@@ -159,19 +156,6 @@ def read_votlt_result(results_dir, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --- OxUvA -----------------------------------------------------------------------------------
-
-OXUVA_TRUE = {"true", "present", "1"}
-OXUVA_FALSE = {"false", "absent", "0"}
-
-
-def parse_present(token: str, where: str) -> bool:
-    value = token.strip().lower()
-    if value in OXUVA_TRUE:
-        return True
-    if value in OXUVA_FALSE:
-        return False
-    raise ValueError(f"{where}: presence {token!r} is not true/false (or present/absent)")
-
 
 def oxuva_result_path(results_dir, video: str, obj: str) -> pathlib.Path:
     return pathlib.Path(results_dir) / f"{video}_{obj}.csv"

@@ -20,8 +20,9 @@ from typing import Callable, Protocol, Sequence as TypingSequence
 import numpy as np
 from tqdm import tqdm
 
+from data_pipelines.sequence import Sequence
+from dmtrack_common.frames import load_frame
 from eval import result_files
-from eval.sequences import Sequence, load_frame
 
 
 class SingleTracker(Protocol):

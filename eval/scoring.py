@@ -1,7 +1,9 @@
 """Scores a results folder on a benchmark, with the benchmark's own metric and keys.
 
-`BENCHMARKS` names each benchmark's reader, result writer and metric family; `score_results`
-returns the scores (fractions in [0, 1]) and the curves the plots draw.
+`BENCHMARKS` names each benchmark's split, result writer and metric family; the sequences come
+from the data layer (`data_pipelines.datasets`), read with the toolkits' view of invalid rows
+(negative sizes kept, to be scored as invalid ground truth). `score_results` returns the scores
+(fractions in [0, 1]) and the curves the plots draw.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from eval import (benchmarks, got10k_metrics, ope_metrics, oxuva_data, result_files, runner,
-                  votlt_metrics)
+from data_pipelines import datasets
+from data_pipelines.datasets.oxuva import read_annotations as read_oxuva_annotations
+from eval import got10k_metrics, ope_metrics, oxuva_data, result_files, runner, votlt_metrics
 
 SCORE_KEYS = {
     "ope": ("success", "precision", "norm_precision"),
@@ -27,12 +30,15 @@ SCORE_KEYS = {
 class Benchmark:
     name: str
     family: str  # a key of SCORE_KEYS
-    default_split: str | None
+    default_split: str | None  # also names the results folder (`<name>_<split>` when set)
     make_writer: Callable[..., runner.ResultWriter]
+    # The data-layer split that forms the benchmark when none is given (LaSOT: the official
+    # test list, or the root's testing_set.txt).
+    protocol_split: str | None = None
 
 
 BENCHMARKS = {
-    "lasot": Benchmark("lasot", "ope", None, runner.OpeWriter),
+    "lasot": Benchmark("lasot", "ope", None, runner.OpeWriter, protocol_split="test"),
     "otb": Benchmark("otb", "ope", None, runner.OpeWriter),
     "tlp": Benchmark("tlp", "ope", None, runner.OpeWriter),
     "trackingnet": Benchmark("trackingnet", "ope", "TEST", runner.OpeWriter),
@@ -49,17 +55,18 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def read_sequences(name: str, root, split=None, with_frames=False, names=None):
-    """The benchmark's sequences (OxUvA tracks as runner sequences)."""
+    """The benchmark's sequences (`data_pipelines.sequence.Sequence`; OxUvA: one per task).
+
+    Ground-truth rows with negative sizes are kept: the toolkits score them as invalid.
+    """
     bench = get_benchmark(name)
-    split = split or bench.default_split
-    if name == "oxuva":
-        tracks = oxuva_data.read_tasks(root, split, with_frames)
-        sequences = [oxuva_data.track_to_sequence(t) for t in tracks]
-        if names is not None:
-            wanted = set(names)
-            sequences = [s for s in sequences if s.name in wanted]
-        return sequences
-    return benchmarks.READERS[name](root, split=split, with_frames=with_frames, names=names)
+    split = split or bench.default_split or bench.protocol_split
+    if name == "oxuva" and names is not None:  # a subset of the tasks, in task order
+        wanted = set(names)
+        names = [s.name for s in datasets.read_oxuva(root, split, with_frames=False)
+                 if s.name in wanted]
+    return datasets.read_dataset(name, root, split, with_frames=with_frames, names=names,
+                                 allow_negative_sizes=True)
 
 
 def scored_locally(name: str, root, split=None) -> bool:
@@ -80,16 +87,24 @@ def _needs_full_annotation(name: str, sequences, split) -> None:
                          f"the results folder there")
 
 
+def _check_got10k_labels(sequence) -> None:
+    """The got10k-toolkit scores frames with cover > 0, clipped to the image: both needed."""
+    if sequence.cover is None:
+        raise FileNotFoundError(f"GOT-10k {sequence.name}: missing cover.label (needed to "
+                                f"choose the scored frames)")
+    if sequence.image_size is None:
+        raise FileNotFoundError(f"GOT-10k {sequence.name}: missing meta_info.ini resolution "
+                                f"(needed for the image size)")
+
+
 def score_results(name: str, root, results_dir, split=None, convention: str | None = None,
                   names=None) -> dict:
     """{"scores": {key: value}, "curves": {...}, "per_sequence": {...}} for one folder."""
     bench = get_benchmark(name)
     split = split or bench.default_split
     if bench.family == "oxuva":
-        tracks = oxuva_data.read_tasks(root, split)
-        if names is not None:
-            tracks = [t for t in tracks if t.name in set(names)]
-        summary = oxuva_data.score_results(tracks, oxuva_data.read_annotations(root, split),
+        tasks = read_sequences(name, root, split, names=names)
+        summary = oxuva_data.score_results(tasks, read_oxuva_annotations(root, split),
                                            results_dir)
         return {"scores": {k: summary[k] for k in SCORE_KEYS["oxuva"]},
                 "curves": {"tpr": summary["tpr"], "tnr": summary["tnr"]},
@@ -111,9 +126,11 @@ def score_results(name: str, root, results_dir, split=None, convention: str | No
     if bench.family == "got10k":
         per_sequence, pooled = {}, []
         for s in sequences:
+            _check_got10k_labels(s)
             ious = got10k_metrics.sequence_ious(result_files.read_got10k_result(results_dir,
                                                                                 s.name),
-                                                s.ground_truth, s.cover, s.image_wh, s.name)
+                                                s.ground_truth, s.cover, s.image_size[::-1],
+                                                s.name)
             pooled.append(ious)
             per_sequence[s.name] = {"ao": float(np.mean(ious)) if ious.size else float("nan")}
         summary = got10k_metrics.summarise(pooled)
@@ -125,7 +142,8 @@ def score_results(name: str, root, results_dir, split=None, convention: str | No
                                for s in sequences))
     summary = votlt_metrics.evaluate_longterm(boxes, confidences,
                                               [s.ground_truth for s in sequences],
-                                              [s.image_wh for s in sequences],
+                                              [s.image_size and s.image_size[::-1]
+                                               for s in sequences],
                                               [s.name for s in sequences])
     return {"scores": {k: summary[k] for k in SCORE_KEYS["votlt"]},
             "curves": {"precision_recall": (summary["recall_curve"],

@@ -7,7 +7,7 @@ import pytest
 
 from data_pipelines import augment as aug
 from data_pipelines.sampling import BoxFilter, FrameSource, PairSampler
-from data_pipelines.structures import Sequence
+from data_pipelines.sequence import Sequence
 
 NO_AUGMENT = aug.AugmentSettings(photometric=False, expand=False, ssd_crop=False, flip_prob=0.0)
 TINY_BUCKETS = aug.canvas_buckets("fit", fit_size=(160, 128))
@@ -40,7 +40,7 @@ def moving_sequence(name, n=40, absent_every=0, nan_rows=(), tracks=None):
     if absent_every:
         absent[::absent_every] = True
     boxes[list(nan_rows)] = np.nan
-    return Sequence(name, "synthetic", [f"{name}/{i:04d}.jpg" for i in range(n)], boxes, absent,
+    return Sequence(name, "synthetic", [f"{name}/{i:04d}.jpg" for i in range(n)], boxes, ~absent,
                     tracks=tracks, ids_are_identities=tracks is not None)
 
 
@@ -81,7 +81,7 @@ def test_box_filter_hand_cases():
 
 def test_pairs_respect_gap_and_skip_unusable_frames(caplog):
     seq = moving_sequence("a", n=40, absent_every=4, nan_rows=(5, 6))
-    seq.boxes[9] = [10, 10, -3, 20]  # negative width: not usable
+    seq.ground_truth[9] = [10, 10, -3, 20]  # negative width: not usable
     with caplog.at_level("INFO", logger="data_pipelines.sampling"):
         sampler = make_sampler([make_source("s", [seq])], max_frame_gap=5)
     assert "source s: skipped" in caplog.text and "object_boxes_nan_or_not_positive" in caplog.text
@@ -122,7 +122,7 @@ def test_multi_target_pairs_follow_tracks():
     other[10:20] = np.nan  # absent for a while
     third = np.hstack([90 + 0 * t, 5 + 0 * t, 16 + 0 * t, 30 + 0 * t])
     tracks = {11: target.copy(), 12: other, 13: third}
-    seq = Sequence("m", "synthetic", [f"m/{i}" for i in range(n)], target, np.zeros(n, bool),
+    seq = Sequence("m", "synthetic", [f"m/{i}" for i in range(n)], target, np.ones(n, bool),
                    tracks=tracks, ids_are_identities=True)
     sampler = make_sampler([make_source("m", [seq])], max_frame_gap=8)
     rng = np.random.default_rng(2)
@@ -165,7 +165,7 @@ def test_sot_batch_pixels_match_boxes_and_is_deterministic():
 
 
 def test_image_mode_uses_the_same_frame_twice():
-    seq = Sequence("img", "coco", ["img.jpg"], np.full((1, 4), np.nan), np.ones(1, bool),
+    seq = Sequence("img", "coco", ["img.jpg"], np.full((1, 4), np.nan), np.zeros(1, bool),
                    tracks={101: np.array([[10.0, 10, 30, 20]]), 102: np.array([[60.0, 40, 20, 30]])})
     sampler = make_sampler([make_source("coco", [seq], pair_mode="image")])
     rng = np.random.default_rng(0)
@@ -181,10 +181,10 @@ def test_image_mode_uses_the_same_frame_twice():
 def test_identity_labels_are_contiguous_per_sequence_and_track():
     static = lambda x, y, w, h, n=10: np.tile([x, y, w, h], (n, 1)).astype(np.float64)  # noqa: E731
     seq_a = Sequence("A", "mot17", [f"A/{i}" for i in range(10)], np.full((10, 4), np.nan),
-                     np.ones(10, bool), tracks={7: static(10, 10, 20, 40), 9: static(60, 20, 30, 30)},
+                     np.zeros(10, bool), tracks={7: static(10, 10, 20, 40), 9: static(60, 20, 30, 30)},
                      ids_are_identities=True)
     seq_b = Sequence("B", "mot17", [f"B/{i}" for i in range(10)], np.full((10, 4), np.nan),
-                     np.ones(10, bool), tracks={7: static(5, 5, 40, 20), 3: static(80, 40, 16, 32)},
+                     np.zeros(10, bool), tracks={7: static(5, 5, 40, 20), 3: static(80, 40, 16, 32)},
                      ids_are_identities=True)
     source = make_source("mot17", [seq_a, seq_b])
     sampler = make_sampler([source], reid_weights=[1.0], reid_max_objects=3)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data_pipelines import readers, synthetic
+from data_pipelines import datasets, synthetic
 from dmtrack_apps.cli import main
 
 
 def test_documented_command_writes_a_readable_lasot_dataset(tmp_path):
     out = tmp_path / "lasot"
     assert main(["synth", "--out", str(out), "--format", "lasot", "--sequences", "2", "--frames", "20", "--seed", "7"]) == 0
-    sequences = readers.read_dataset("lasot", str(out))
+    sequences = datasets.read_dataset("lasot", str(out))
     assert len(sequences) == 2
     # The files hold exactly what the in-process generator makes for the same dataset seed.
     expected = list(synthetic.iter_dataset(2, 20, 7))
@@ -40,7 +40,7 @@ def test_mot17_format_with_dataset_wide_identities(tmp_path):
     command = ["synth", "--out", str(out), "--format", "mot17", "--sequences", "2", "--frames", "12",
                "--seed", "1", "--height", "64", "--width", "80", "--distractors", "1"]
     assert main(command) == 0
-    sequences = readers.read_dataset("mot17", str(out), annotations_only=True)
+    sequences = datasets.read_dataset("mot17", str(out), with_frames=False)
     assert [sorted(s.tracks) for s in sequences] == [[1, 2], [3, 4]]
     assert all(s.image_size == (64, 80) and len(s) == 12 for s in sequences)
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from data_pipelines import loader, readers, synthetic, tfds_builders
+from data_pipelines import datasets, loader, synthetic, tfds_builders
 from data_pipelines.config import default_data_config
 from data_pipelines.sampling import FrameSource
 from dmtrack_common.frames import load_frame
@@ -52,7 +52,7 @@ def assert_same_sequences(got, want):
 
 @pytest.mark.parametrize("source", tfds_builders.TFDS_SOURCES)
 def test_tfds_reads_back_equal_to_source(written, source):
-    original = readers.read_dataset(source, written[source])
+    original = datasets.read_dataset(source, written[source])
     if source == "lasot":
         assert sum(int(s.absent.sum()) for s in original) > 0  # absent/NaN rows are exercised
     loaded = tfds_builders.load_tfds_source(source, written["tfds"])
@@ -64,7 +64,7 @@ def test_tfds_reads_back_equal_to_source(written, source):
 
 
 def test_sampler_over_tfds_equals_sampler_over_files(written):
-    files = FrameSource("lasot", readers.read_dataset("lasot", written["lasot"]))
+    files = FrameSource("lasot", datasets.read_dataset("lasot", written["lasot"]))
     from_tfds = tfds_builders.load_tfds_source("lasot", written["tfds"])
     config = tiny_config()
     batches = []

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from eval import benchmarks, ope_metrics, result_files, runner
+from eval import ope_metrics, result_files, runner, scoring
 
 GT = {
     0: [[4, 4, 10, 8], [5, 4, 10, 8], [6, 5, 10, 8]],
@@ -56,7 +56,7 @@ class BatchedOffsetTracker:
 
 
 def test_killed_run_resumes_without_redoing_finished_sequences(lasot_root, tmp_path):
-    sequences = benchmarks.read_lasot(lasot_root, with_frames=True)
+    sequences = scoring.read_sequences("lasot", lasot_root, with_frames=True)
     out = tmp_path / "results"
     log = []
     with pytest.raises(KeyboardInterrupt):
@@ -81,7 +81,7 @@ def test_killed_run_resumes_without_redoing_finished_sequences(lasot_root, tmp_p
 
 
 def test_batched_tracking_pads_short_sequences_and_matches_single(lasot_root, tmp_path):
-    sequences = benchmarks.read_lasot(lasot_root, with_frames=True)
+    sequences = scoring.read_sequences("lasot", lasot_root, with_frames=True)
     log = []
     summary = runner.run_benchmark(sequences, lambda: BatchedOffsetTracker(log),
                                    tmp_path / "batched", runner.OpeWriter(), batch_size=2,
@@ -97,7 +97,7 @@ def test_batched_tracking_pads_short_sequences_and_matches_single(lasot_root, tm
 
 
 def test_processes_split_the_sequences(lasot_root, tmp_path):
-    sequences = benchmarks.read_lasot(lasot_root, with_frames=True)
+    sequences = scoring.read_sequences("lasot", lasot_root, with_frames=True)
     log = []
     summary = runner.run_benchmark(sequences, lambda: OffsetTracker(log), tmp_path / "r",
                                    runner.OpeWriter(), process_index=1, process_count=2,
@@ -109,7 +109,8 @@ def test_processes_split_the_sequences(lasot_root, tmp_path):
 
 
 def test_votlt_and_got10k_writers_produce_readable_files(lasot_root, tmp_path):
-    sequences = benchmarks.read_lasot(lasot_root, with_frames=True, names=["dog-3"])
+    sequences = scoring.read_sequences("lasot", lasot_root, with_frames=True,
+                                        names=["dog-3"])
     for writer, reader in [(runner.VotltWriter(), result_files.read_votlt_result),
                            (runner.Got10kWriter(), result_files.read_got10k_result)]:
         out = tmp_path / type(writer).__name__

@@ -1,6 +1,6 @@
 """The 280 sequences of the LaSOT test set (Protocol II): four per each of the 70 classes.
 
-A dataset folder with its own `testing_set.txt` overrides this list (see `benchmarks.py`).
+A dataset folder with its own `testing_set.txt` overrides this list (see `lasot.py`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,66 @@
+"""LaSOT (Fan et al., CVPR 2019): `<root>/<class>/<class>-<k>/` (or flat `<root>/<class>-<k>/`)
+holding groundtruth.txt (x,y,w,h per frame), full_occlusion.txt and out_of_view.txt (one line
+of comma-separated 0/1 flags) and img/%08d.jpg from 1.
+
+Splits (`split`): None or "all" -- every sequence folder found; "test" -- `<root>/testing_set.txt`
+when present, else the official 280-sequence test list (`lasot_test_split`, Protocol II); any
+other value -- a text file (absolute, or relative to root) listing sequence names.
+`present` = neither fully occluded nor out of view (the LaSOT toolkit's absence flags).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+
+from data_pipelines.datasets.lasot_test_split import LASOT_TEST_SEQUENCES
+from data_pipelines.datasets.parsing import (frame_files, read_box_rows, read_flags, read_lines,
+                                             require_dir, resolve_root, select_names)
+from data_pipelines.sequence import Sequence
+
+
+def _all_names(root: pathlib.Path) -> list[str]:
+    flat = {p.parent.name for p in root.glob("*/groundtruth.txt")}
+    nested = {p.parent.name for p in root.glob("*/*/groundtruth.txt")}
+    return sorted(flat | nested)
+
+
+def split_names(root: pathlib.Path, split: str | None) -> list[str]:
+    """The sequence names of `split` (see the module docstring), in file/list order."""
+    if split is None or split == "all":
+        return _all_names(root)
+    if split == "test":
+        listing = root / "testing_set.txt"
+        if listing.is_file():
+            return [text for _, text in read_lines(listing)]
+        return list(LASOT_TEST_SEQUENCES)
+    split_file = pathlib.Path(split)
+    split_file = split_file if split_file.is_absolute() else root / split_file
+    return [text for _, text in read_lines(split_file)]
+
+
+def read_lasot(root, split: str | None = None, *, with_frames: bool = True, names=None,
+               allow_negative_sizes: bool = False) -> list[Sequence]:
+    """LaSOT sequences of `split`, restricted to `names` (in that order) when given.
+
+    Raises FileNotFoundError for a missing root, sequence folder, annotation file or (with
+    frames) frame; ValueError (file:line) for malformed annotation text.
+    """
+    root = resolve_root(root, "LaSOT")
+    sequences = []
+    for name in select_names(split_names(root, split), names, "LaSOT"):
+        class_name = name.rsplit("-", 1)[0]
+        folder = root / class_name / name
+        if not folder.is_dir():
+            folder = root / name
+        require_dir(folder, f"LaSOT sequence {name}")
+        gt = read_box_rows(folder / "groundtruth.txt", allow_negative_sizes=allow_negative_sizes)
+        occluded = read_flags(folder / "full_occlusion.txt", len(gt))
+        out_of_view = read_flags(folder / "out_of_view.txt", len(gt))
+        frames = frame_files(folder / "img", range(1, len(gt) + 1), 8, ".jpg", with_frames)
+        sequences.append(Sequence(name, "lasot", frames, gt, (occluded == 0) & (out_of_view == 0),
+                                  object_class=class_name))
+    return sequences
+
+
+__all__ = ["read_lasot", "split_names", "LASOT_TEST_SEQUENCES"]
