@@ -67,7 +67,7 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
 
 
 def run(args) -> int:
-    from data_pipelines.synthetic import write_dataset
+    from data_pipelines.writers import write_dataset
     from eval import plots, result_files, scoring, synthetic_benchmark
 
     from dmtrack_jax.checkpoint_io import load_for_inference
