@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from data_pipelines.synthetic import SyntheticVideo
+from data_pipelines.synthetic import SyntheticVideo, iter_dataset
 from dmtrack_common.fileio import write_bytes_atomic, write_text_atomic
 
 MOT_PEDESTRIAN_CLASS = 1
@@ -303,3 +303,31 @@ WRITERS: dict[str, Callable[..., list[str]]] = {
     "mot17": write_mot17,
     "coco": write_coco,
 }
+
+
+def write_dataset(
+    out_dir: str,
+    format: str,  # noqa: A002 - the brief's name; mirrors the CLI flag
+    sequences: int,
+    frames: int,
+    seed: int,
+    image_size: tuple[int, int] = (160, 224),
+    num_distractors: int = 3,
+    *,
+    progress: bool = False,
+    **writer_options,
+) -> list[str]:
+    """Generate `sequences` videos (`synthetic.iter_dataset`) and write them in a real layout.
+
+    `format`: 'lasot' | 'got10k' | 'trackingnet' | 'mot17' | 'coco'. `writer_options` go to
+    the layout writer (e.g. absent_box='nan', delimiter='\\t'). Returns the written sequence
+    directories (COCO: image files). Raises ValueError for an unknown format.
+    """
+    if format not in WRITERS:
+        raise ValueError(f"unknown format {format!r}; expected one of {sorted(WRITERS)}")
+    videos = iter_dataset(sequences, frames, seed, image_size, num_distractors)
+    if progress:
+        from tqdm import tqdm
+
+        videos = tqdm(videos, total=sequences, desc=f"synth {format}", unit="seq")
+    return WRITERS[format](out_dir, videos, **writer_options)

@@ -67,7 +67,7 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
 
 
 def run(args) -> int:
-    from data_pipelines.synthetic import write_dataset
+    from data_pipelines.writers import write_dataset
     from dmtrack_apps import synthetic_eval
     from dmtrack_common.fileio import write_json_atomic, write_text_atomic
     from dmtrack_jax.tracking.tracker import BatchedTracker

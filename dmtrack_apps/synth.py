@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from data_pipelines import synthetic, writers
+from data_pipelines import writers
 
 NAME = "synth"
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.format in ("lasot", "got10k", "trackingnet"):
         options["absent_box"] = args.absent_box
-    written = synthetic.write_dataset(
+    written = writers.write_dataset(
         args.out,
         args.format,
         args.sequences,

@@ -1,14 +1,27 @@
 """Training losses: cross-query FCOS detection losses and the re-id identity loss.
 
 Detection, per (image i, target j) pair with only gt j as foreground (GlobalTrack's cross-query
-loss), then averaged over the valid pairs:
-  focal     sigmoid focal loss (alpha 0.25, gamma 2) over both class channels, the target being
-            class 1; summed and divided by num_pos + 1;
-  iou       -log(IoU) of the decoded boxes at positive locations, weighted by the centerness
-            target and divided by the sum of those weights;
+loss, Huang et al. AAAI 2020, sect. 3.3, which DMTrack trains its detector with), then averaged
+over the valid pairs. The terms are FCOS's (Tian et al. ICCV 2019, sect. 3.1-3.3, as in
+mmdet's FCOSHead):
+  focal     sigmoid focal loss (Lin et al. ICCV 2017, eq. 5; alpha 0.25, gamma 2) over both
+            class channels, the target being class 1; summed and divided by num_pos + 1;
+  iou       -log(IoU) of the decoded boxes at positive locations (UnitBox, mmdet's IoULoss,
+            IoU clamped from below at `iou_eps`), weighted by the centerness target and
+            divided by the sum of those weights;
   ctr       centerness BCE with logits, averaged over positive locations.
 Re-id: identity classification of the stride-4 embeddings sampled at the box centres, scaled by
-sqrt(2) * ln(nID - 1) (FairMOT), cross-entropy averaged over boxes with a known identity.
+sqrt(2) * ln(nID - 1) (FairMOT's released code, after JDE, Wang et al. ECCV 2020), softmax
+cross-entropy (FairMOT, Zhang et al. IJCV 2021, re-ID branch) averaged over boxes with a known
+identity (label >= 0; -1 = unknown, masked out).
+
+The standard elementwise losses are optax's (`optax.sigmoid_focal_loss`,
+`optax.sigmoid_binary_cross_entropy`, `optax.softmax_cross_entropy_with_integer_labels`; optax's
+focal alpha weighs positives by alpha and negatives by 1 - alpha, Lin et al.'s convention, and
+its gradient is exact at logit 0, where the former hand-written BCE's was not). The
+-log IoU with mmdet's clamp is written here, on `dmtrack_common.boxes.aligned_iou_jnp`; the
+FairMOT uncertainty weighting of the detection and identity losses lives in the train step
+(`dmtrack_jax.train.step`).
 
 Every reduction guards its denominator, so a pair without positive locations, a batch without
 valid targets and an identity batch without labels all give finite (zero) terms.
@@ -20,55 +33,52 @@ import math
 
 import jax
 import jax.numpy as jnp
+import optax
 
+from dmtrack_common.boxes import aligned_iou_jnp
 from dmtrack_jax.ops.postprocess import sample_embeddings
 from dmtrack_jax.targets import centerness_target, cross_query_targets
 
 IOU_EPS = 1e-6  # mmdet's IoU loss clamps IoU from below at this value (config loss.iou_eps)
 
 
-def sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0):
-    """Elementwise sigmoid focal loss (Lin et al.), numerically stable in the logits."""
-    p = jax.nn.sigmoid(logits)
-    ce = jnp.maximum(logits, 0) - logits * targets + jnp.log1p(jnp.exp(-jnp.abs(logits)))
-    p_t = p * targets + (1 - p) * (1 - targets)
-    alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-    return alpha_t * (1 - p_t) ** gamma * ce
+def ltrb_to_boxes(ltrb):
+    """(..., 4) FCOS distances l, t, r, b from one location -> (..., 4) x1, y1, x2, y2 of the box
+    relative to that location, (-l, -t, r, b) (continuous convention). Two boxes regressed
+    from the SAME location keep their IoU in this frame."""
+    return jnp.concatenate([-ltrb[..., :2], ltrb[..., 2:]], axis=-1)
 
 
-def bce_with_logits(logits, targets):
-    return jnp.maximum(logits, 0) - logits * targets + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+def neg_log_iou(pred_ltrb, target_ltrb, iou_eps: float = IOU_EPS):
+    """-log(max(IoU, iou_eps)) of boxes given as ltrb distances from the same location, (...).
 
-
-def aligned_iou_ltrb(pred, target):
-    """IoU of boxes given as ltrb distances from the SAME location (..., 4)."""
-    pred_area = (pred[..., 0] + pred[..., 2]) * (pred[..., 1] + pred[..., 3])
-    target_area = (target[..., 0] + target[..., 2]) * (target[..., 1] + target[..., 3])
-    w = jnp.minimum(pred[..., 0], target[..., 0]) + jnp.minimum(pred[..., 2], target[..., 2])
-    h = jnp.minimum(pred[..., 1], target[..., 1]) + jnp.minimum(pred[..., 3], target[..., 3])
-    inter = jnp.maximum(w, 0) * jnp.maximum(h, 0)
-    union = jnp.maximum(pred_area + target_area - inter, IOU_EPS)
-    return inter / union
+    UnitBox's IoU loss as mmdet's IoULoss computes it for FCOS: the union is floored at 1e-6
+    and the IoU clamped from below at `iou_eps`. Below the clamp the gradient is zero: a head
+    whose initial boxes are far smaller than iou_eps of the target never learns to regress
+    (see configs/tiny.py).
+    """
+    iou = aligned_iou_jnp(ltrb_to_boxes(pred_ltrb), ltrb_to_boxes(target_ltrb), IOU_EPS)
+    return -jnp.log(jnp.maximum(iou, iou_eps))
 
 
 def pair_losses(cls, reg, ctr, positive, ltrb, alpha: float, gamma: float,
                 iou_eps: float = IOU_EPS):
-    """One (image, target) pair over all P locations: cls (P, C), reg (P, 4), ctr (P,)."""
+    """One (image, target) pair over all P locations: cls (P, C), reg (P, 4), ctr (P,) logits
+    and regressed ltrb; positive (P,) bool and ltrb (P, 4) targets -> (focal, iou, ctr)."""
     num_classes = cls.shape[-1]
     pos = positive.astype(jnp.float32)
     # The target is the last class channel (class 1 of 2 in the released head).
     onehot = jnp.zeros_like(cls).at[:, num_classes - 1].set(pos)
-    focal = jnp.sum(sigmoid_focal_loss(cls, onehot, alpha, gamma)) / (jnp.sum(pos) + 1.0)
+    focal_terms = optax.sigmoid_focal_loss(cls, onehot, alpha=alpha, gamma=gamma)
+    focal = jnp.sum(focal_terms) / (jnp.sum(pos) + 1.0)
 
     ctr_target = centerness_target(ltrb) * pos
     weight_sum = jnp.sum(ctr_target)
-    iou = aligned_iou_ltrb(reg, ltrb)
-    # Below the clamp the gradient is zero: a head whose initial boxes are far smaller than
-    # iou_eps of the target never learns to regress (see configs/tiny.py).
-    iou_term = -jnp.log(jnp.maximum(iou, iou_eps))
+    iou_term = neg_log_iou(reg, ltrb, iou_eps)
     iou_loss = jnp.sum(ctr_target * iou_term) / jnp.maximum(weight_sum, IOU_EPS)
 
-    ctr_loss = jnp.sum(pos * bce_with_logits(ctr, ctr_target)) / jnp.maximum(jnp.sum(pos), 1.0)
+    ctr_terms = optax.sigmoid_binary_cross_entropy(ctr, ctr_target)
+    ctr_loss = jnp.sum(pos * ctr_terms) / jnp.maximum(jnp.sum(pos), 1.0)
     return focal, iou_loss, ctr_loss
 
 
@@ -109,6 +119,7 @@ def embeddings_at_boxes(embedding_maps, boxes, stride: int = 4):
 
 
 def embedding_scale(num_ids: int) -> float:
+    """FairMOT's logit scale sqrt(2) * ln(nID - 1) for nID identities (needs nID > 2)."""
     if num_ids <= 2:
         raise ValueError(f"loss.num_ids must be > 2 for the re-id scale sqrt(2)*ln(nID-1); "
                          f"got {num_ids}")
@@ -116,10 +127,14 @@ def embedding_scale(num_ids: int) -> float:
 
 
 def reid_loss(embeddings, ids, kernel, bias, num_ids: int):
-    """Embeddings (N, D), identity labels (N,) with -1 = unknown -> mean cross-entropy."""
+    """Embeddings (N, D), integer identity labels (N,) with -1 = unknown, classifier kernel
+    (D, nID) and bias (nID,) -> mean softmax cross-entropy over the known labels (FairMOT).
+
+    Unknown labels contribute neither value nor gradient; without any known label the loss is
+    0 with a zero gradient. Raises ValueError when num_ids <= 2 (`embedding_scale`).
+    """
     logits = embedding_scale(num_ids) * embeddings.astype(jnp.float32) @ kernel + bias
     known = ids >= 0
-    safe_ids = jnp.where(known, ids, 0)
-    log_probs = jax.nn.log_softmax(logits, axis=-1)
-    nll = -jnp.take_along_axis(log_probs, safe_ids[:, None], axis=-1)[:, 0]
+    # Unknown rows look up class 0 (any valid class) and are then masked out.
+    nll = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.where(known, ids, 0))
     return jnp.sum(jnp.where(known, nll, 0.0)) / jnp.maximum(jnp.sum(known), 1)

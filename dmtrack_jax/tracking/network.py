@@ -101,9 +101,31 @@ class NetworkStep:
         return boxes, scores, valid, embeddings
 
     def encode(self, canvases: np.ndarray, boxes_xyxy: np.ndarray):
-        """Canvases (B, Hc, Wc, 3) and one box per sequence (B, 4), canvas pixels.
+        """Frame 1 of B sequences -> (kernels, first-frame target embeddings).
 
-        Returns (kernels, first-frame target embeddings (B, D)).
+        Args:
+          canvases: (B, Hc, Wc, 3) float32, the first frames as `preprocess_frame` returns them
+            (RGB, ImageNet mean/std normalised, resized into `config.input_size` and zero-padded
+            to the canvas `canvas_size(config.input_size)`, multiples of 32).
+          boxes_xyxy: (B, 4) the target of each sequence, one per sequence, in canvas pixels:
+            x1, y1, x2, y2 continuous (x2 = x1 + w; a frame box times the scale that
+            `preprocess_frame` returned). Must be 2-D.
+
+        Returns:
+          kernels: the dynamic-convolution kernels, a dict {name: jax.Array (B, 1, L, ...)}
+            (one target per sequence, L FPN levels), left on the device for `detect`. Built
+            ONCE per sequence and never updated (DMTrack tracks with the frame-1 template).
+          embeddings: (B, D) float32 numpy, the L2-normalised stride-4 re-id map of frame 1
+            read at each box centre (nearest cell, clipped to the map); D = model.reid_dim.
+            A model without a re-id head (reid_dim 0, the released DMTrack-GS) gives zeros
+            (B, 1).
+
+        Raises:
+          ValueError: from `check_template_boxes`, naming the first bad box: a NaN or infinite
+            coordinate, zero or negative width or height, or a box entirely outside the
+            (Hc, Wc) canvas. The check runs on the host, before the jitted call.
+
+        Each new (B, Hc, Wc) compiles the jitted encoder once; later calls reuse it.
         """
         check_template_boxes(np.asarray(boxes_xyxy)[:, None, :], canvases.shape[1:3])
         kernels, embedding = self._encode(self.variables, jnp.asarray(canvases),
@@ -111,6 +133,43 @@ class NetworkStep:
         return kernels, np.asarray(embedding)
 
     def detect(self, canvases: np.ndarray, kernels) -> FrameCandidates:
+        """One later frame of each of the B sequences -> its candidates (paper sect. 3.5).
+
+        The per-frame detection of the tracker: the kernels of frame 1 run on the whole frame
+        (global search, no search window), and what comes back is a short list of candidates
+        for the host-side association (`tracking/association.py`) to pick the target from.
+
+        Args:
+          canvases: (B, Hc, Wc, 3) float32 from `preprocess_frame` (see `encode`); B and the
+            order of the sequences must be those `kernels` were encoded with.
+          kernels: the first value returned by `encode` for these sequences.
+
+        Returns:
+          FrameCandidates with K = config.max_detections slots per frame (100 by default), as
+          float64 / bool numpy arrays (the call waits for the device):
+          boxes: (B, K, 4) x1, y1, x2, y2 continuous, in canvas pixels (divide by the scale
+            of `preprocess_frame` for frame pixels); each is decoded from one location,
+            x = j * s + s // 2 (paper eq. 1), as (x - l, y - t, x + r, y + b); not clipped to
+            the canvas, so it may reach into the zero padding or beyond.
+          scores: (B, K) sigmoid(target-class logit) * sigmoid(centerness logit), in [0, 1],
+            descending over the valid slots; 0 in invalid slots.
+          valid: (B, K) bool, True where the slot holds a kept candidate. Valid slots come
+            first; a frame may have none. Invalid slots repeat an arbitrary box and embedding
+            that mean nothing: read boxes/scores/embeddings only where valid.
+          embeddings: (B, K, D) the L2-normalised stride-4 re-id map read at each box centre
+            (nearest cell, clipped), D = model.reid_dim; zeros (B, K, 1) without a re-id head.
+
+        Candidates follow the released tracker's test procedure (mmdet FCOS test settings):
+        score every location of every FPN level, keep the top `config.pre_nms_top_k` (1000)
+        per level (the whole level if smaller), pool the levels, drop scores below
+        `config.candidate_min_score`, greedy NMS at IoU `config.nms_iou_threshold`, and keep
+        at most `config.max_detections` (100) by score.
+
+        Raises:
+          ValueError: from JAX while tracing ("Inconsistent batch axis sizes") when B differs
+            from the kernels' batch; there are no other input checks here. Each new
+            (B, Hc, Wc) compiles the jitted step once.
+        """
         boxes, scores, valid, embeddings = jax.device_get(
             self._detect(self.variables, jnp.asarray(canvases), kernels))
         return FrameCandidates(np.asarray(boxes, np.float64), np.asarray(scores, np.float64),

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from data_pipelines import datasets, loader, synthetic, tfds_builders
+from data_pipelines import datasets, loader, synthetic, tfds_builders, writers
 from data_pipelines.config import default_data_config
 from data_pipelines.sampling import FrameSource
 from dmtrack_common.frames import load_frame
@@ -28,7 +28,7 @@ def written(tmp_path_factory):
     paths["tfds"] = str(root / "tfds")
     for seed, source in enumerate(tfds_builders.TFDS_SOURCES):
         frames = 40 if source == "lasot" else 8  # LaSOT: long enough for absent frames
-        synthetic.write_dataset(paths[source], source, 2, frames, seed, (64, 80))
+        writers.write_dataset(paths[source], source, 2, frames, seed, (64, 80))
         tfds_builders.prepare_tfds(source, paths[source], paths["tfds"])
     return paths
 
@@ -77,7 +77,7 @@ def test_sampler_over_tfds_equals_sampler_over_files(written):
 
 def test_prepare_command_line(tmp_path, capsys):
     root = str(tmp_path / "lasot")
-    synthetic.write_dataset(root, "lasot", 1, 4, 3, (48, 64))
+    writers.write_dataset(root, "lasot", 1, 4, 3, (48, 64))
     out = str(tmp_path / "out")
     assert tfds_builders.main(["prepare-tfds", "--source", "lasot", "--manual_dir", root,
                                "--data_dir", out]) == 0

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data_pipelines.synthetic import write_dataset
+from data_pipelines.writers import write_dataset
 from dmtrack_apps.cli import main
 from dmtrack_apps.demo import DEFAULT_CHECKPOINT
 

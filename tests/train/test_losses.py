@@ -151,3 +151,44 @@ def test_embeddings_at_box_centres():
     np.testing.assert_array_equal(got[0, 1], m[0, 1, 3])
     np.testing.assert_array_equal(got[1, 0], m[1, 3, 4])
     np.testing.assert_array_equal(got[1, 1], m[1, 0, 0])
+
+
+def test_focal_and_centerness_gradients_match_float64_differences_at_zero_logits():
+    """Gradients at and around logit 0 against central differences of the float64 reference.
+    (The former hand-written BCE, max(x, 0) - x t + log1p(exp(-|x|)), took jnp.abs's
+    derivative 1 at x = 0 and lost the -t ... p - t gradient there: 0 instead of 0.5 for t = 0.)"""
+    x = np.array([0.0, -0.0, 0.7, -1.3, 0.0])
+    cls = np.stack([x, x[::-1]], -1)
+    ctr = np.array([0.0, 0.4, 0.0, -0.2, 0.0])
+    pos = np.array([True, False, True, False, True])
+    ltrb = np.array([[2.0, 3.0, 4.0, 5.0]] * 5)
+    reg = np.ones((5, 4)) * 3
+
+    def reference(c, t):
+        focal, _, ctr_loss = _reference_pair(c, reg, t, pos, ltrb)
+        return focal + ctr_loss
+
+    step = 1e-6
+    expected_cls = np.zeros_like(cls)
+    for index in np.ndindex(cls.shape):
+        up, down = cls.copy(), cls.copy()
+        up[index] += step
+        down[index] -= step
+        expected_cls[index] = (reference(up, ctr) - reference(down, ctr)) / (2 * step)
+    expected_ctr = np.zeros_like(ctr)
+    for i in range(ctr.size):
+        up, down = ctr.copy(), ctr.copy()
+        up[i] += step
+        down[i] -= step
+        expected_ctr[i] = (reference(cls, up) - reference(cls, down)) / (2 * step)
+
+    def total(c, t):
+        focal, _, ctr_loss = losses.pair_losses(c, jnp.asarray(reg, jnp.float32), t,
+                                                jnp.asarray(pos), jnp.asarray(ltrb, jnp.float32),
+                                                0.25, 2.0)
+        return focal + ctr_loss
+
+    got_cls, got_ctr = jax.grad(total, argnums=(0, 1))(jnp.asarray(cls, jnp.float32),
+                                                        jnp.asarray(ctr, jnp.float32))
+    np.testing.assert_allclose(np.asarray(got_cls), expected_cls, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(got_ctr), expected_ctr, rtol=1e-4, atol=1e-6)
