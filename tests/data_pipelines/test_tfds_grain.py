@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from data_pipelines import datasets, loader, synthetic, tfds_builders, writers
+from data_pipelines import datasets, loader, tfds_builders, writers
 from data_pipelines.config import default_data_config
 from data_pipelines.sampling import FrameSource
 from dmtrack_common.frames import load_frame
