@@ -51,10 +51,21 @@ def load_exported(directory: str | os.PathLike):
         raise FileNotFoundError(
             f"{directory} is not an exported checkpoint (expected {CONFIG_FILE} and "
             f"{VARIABLES_DIR}/ inside)")
-    with open(directory / CONFIG_FILE) as f:
-        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    config = read_config(directory / CONFIG_FILE)
     variables = ocp.StandardCheckpointer().restore(directory / VARIABLES_DIR)
     return variables, config
+
+
+def read_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
+    """A config.json read back as a LOCKED ConfigDict (lists as tuples); a config written
+    before the tracker section existed gets the default tracker config."""
+    with open(path) as f:
+        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    if "tracker" not in config:
+        from dmtrack_jax.tracking.config import default_tracker_config
+
+        config.tracker = default_tracker_config()
+    return config.lock()
 
 
 def _lists_to_tuples(node):
@@ -76,8 +87,7 @@ def load_for_inference(path: str | os.PathLike):
         raise FileNotFoundError(
             f"--checkpoint {path}: neither an exported checkpoint ({CONFIG_FILE} + "
             f"{VARIABLES_DIR}/) nor a training workdir ({CONFIG_FILE} + checkpoints/)")
-    with open(path / CONFIG_FILE) as f:
-        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    config = read_config(path / CONFIG_FILE)
     with ocp.CheckpointManager(checkpoints) as manager:
         step = manager.latest_step()
         if step is None:
