@@ -65,7 +65,8 @@ FACTORIES: dict[str, Factory] = {"synthetic_tracking": synthetic_tracking}
 
 def build_evaluators(config: ml_collections.ConfigDict,
                      factories: Optional[Mapping[str, Factory]] = None) -> list[Evaluator]:
-    """One `Evaluator` per entry of `config.evals` whose `every` > 0, in the config's order.
+    """One `Evaluator` per entry of `config.evals` whose `every` > 0, in name order (the order
+    ConfigDict lists them; evaluators due at the same step run in this order).
 
     An entry without `type`/`every` or of an unknown type is a ValueError naming it.
     """

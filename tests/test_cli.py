@@ -5,7 +5,7 @@ import pathlib
 import pytest
 
 from configs import tiny
-from dmtrack_jax import cli
+from dmtrack_apps import cli
 from dmtrack_jax.config_utils import apply_overrides, load_config_file
 
 
