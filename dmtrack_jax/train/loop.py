@@ -40,10 +40,10 @@ CONFIG_FILE = "config.json"
 
 @dataclasses.dataclass(frozen=True)
 class Evaluator:
-    """A periodic evaluation: `fn(model, state) -> {metric name: float}`, called on process 0's
-    view of the state after step `every`, `2 * every`, ... and after the last step (`every` 0:
-    never). `name` is its key in `config.evals`; each result becomes one metrics.jsonl record
-    `{"step": N, "kind": "eval", "evaluator": name, **metrics}`."""
+    """A periodic evaluation: `fn(model, state) -> {metric name: float}`, called on every
+    process with the current TrainState after step `every`, `2 * every`, ... and after the last
+    step (`every` 0: never). `name` is its key in `config.evals`; process 0 writes each result
+    as one metrics.jsonl record `{"step": N, "kind": "eval", "evaluator": name, **metrics}`."""
 
     name: str
     every: int
