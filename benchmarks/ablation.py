@@ -9,7 +9,7 @@ afford four times over; the shipped DC model has 5,000). The decay steps are tho
     for c in dc cc dw hp; do
       dmtrack train --config configs/tiny.py --workdir workdirs/ablation/$c \
           --config.model.correlation=$c --config.train.steps=1000 \
-          "--config.optim.decay_steps=(1200,1380)" --config.train.eval_every=0
+          "--config.optim.decay_steps=(1200,1380)" --config.evals.synthetic.every=0
     done
     .venv/bin/python benchmarks/ablation.py [--sequences 16 --frames 120]
 

@@ -3,6 +3,16 @@
 
 Train:  dmtrack train --config configs/dmtrack_dla34.py --workdir W
 Ablate: --config.model.correlation=dw   --config.model.integration_layers=6
+
+`get_config()` takes no argument: `--config configs/dmtrack_dla34.py:ARG` is a ValueError
+naming this file (variants are other files, e.g. configs/tiny.py; fields are overridden with
+`--config.a.b=value`).
+
+Derived fields (ml_collections FieldReferences, they follow their source unless overridden):
+`train.reid_batch_size` = `train.batch_size`; `evals.synthetic.image_size` =
+`data.sources.synthetic.size`; `evals.synthetic.batch_size` = `evals.synthetic.sequences`.
+Per-process batch sizes (`data.batch_size`, `data.reid_batch_size`) and `loss.num_ids` 0
+("auto") are resolved at start-up into a new config (`config_utils.resolve_run_config`).
 """
 
 import ml_collections
@@ -78,19 +88,46 @@ def train_config() -> ml_collections.ConfigDict:
     t = ml_collections.ConfigDict()
     t.steps = 360_000
     t.batch_size = 16  # global SOT pairs per step
+    # Global identity images per step: the SOT batch size unless overridden.
+    t.reid_batch_size = t.get_ref("batch_size").identity()
     t.reid_every = 2  # every 2nd step is an identity batch (0: detection only)
     t.log_every = 50
     t.checkpoint_every = 5_000
     t.keep_checkpoints = 3
     t.async_checkpointing = True
-    t.eval_every = 20_000  # track a few synthetic validation sequences, log success AUC
-    t.eval_sequences = 4
-    t.eval_frames = 60
     return t
 
 
+def synthetic_eval_config(data: ml_collections.ConfigDict, every: int = 20_000,
+                          sequences: int = 4, frames: int = 60) -> ml_collections.ConfigDict:
+    """The "synthetic_tracking" evaluator: every `every` steps (and at the last step; 0: never)
+    track `sequences` held-out synthetic videos of `frames` frames with the current weights
+    and log success AUC / precision / norm_precision / max_gm as a `"kind": "eval"` record.
+    Its videos have the training source's canvas size (a reference into `data`)."""
+    e = ml_collections.ConfigDict()
+    e.type = "synthetic_tracking"
+    e.every = every
+    e.sequences = sequences
+    e.frames = frames
+    e.seed = 10_000  # eval.synthetic_benchmark.VALIDATION_SEED: not the training data's seed
+    e.image_size = data.sources.synthetic.get_ref("size").identity()  # (H, W)
+    e.batch_size = e.get_ref("sequences").identity()  # videos tracked together: all of them
+    return e
+
+
+def evals_config(data: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """`config.evals`: evaluator name -> settings (`type`, `every` and the type's own settings);
+    dmtrack_apps/evaluators.py maps each `type` to the code that builds it. Rebuild it after
+    replacing `config.data` (the synthetic evaluator's image size refers into it)."""
+    evals = ml_collections.ConfigDict()
+    evals.synthetic = synthetic_eval_config(data)
+    return evals
+
+
 def get_config(arg=None) -> ml_collections.ConfigDict:
-    del arg
+    if arg is not None:
+        raise ValueError(f"configs/dmtrack_dla34.py takes no argument (got {arg!r}); override "
+                         f"fields instead, e.g. --config.train.steps=1000")
     config = ml_collections.ConfigDict()
     config.name = "dmtrack_dla34"
     config.seed = 0
@@ -99,6 +136,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     config.optim = optim_config()
     config.data = default_data_config("paper")
     config.train = train_config()
+    config.evals = evals_config(config.data)
     # Mesh (data, model) over all devices of all processes (num_devices 0) or the first N;
     # model_axis > 1 splits the controllers' 256x65536 kernels over that many devices.
     config.mesh = ml_collections.ConfigDict({"model_axis": 1, "num_devices": 0})

@@ -3,6 +3,9 @@ controllers' padding quirk reproduced so the released `.pth` weights compute the
 
 Track with imported weights: dmtrack track VIDEO --box x,y,w,h --checkpoint CONVERTED_DIR \
     --config configs/dmtrack_gs_official.py
+
+`get_config()` takes no argument: `configs/dmtrack_gs_official.py:ARG` is a ValueError naming
+this file. Derived fields as in configs/dmtrack_dla34.py.
 """
 
 import ml_collections
@@ -13,7 +16,10 @@ from configs import dmtrack_dla34
 
 
 def get_config(arg=None) -> ml_collections.ConfigDict:
-    config = dmtrack_dla34.get_config(arg)
+    if arg is not None:
+        raise ValueError(f"configs/dmtrack_gs_official.py takes no argument (got {arg!r}); "
+                         f"override fields instead, e.g. --config.train.steps=1000")
+    config = dmtrack_dla34.get_config()
     config.name = "dmtrack_gs_official"
     config.model.reid_dim = 0
     config.model.controller_padding_quirk = True
@@ -24,4 +30,5 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     config.optim.learning_rate = 2.5e-4
     config.optim.decay_steps = (660_000, 690_000)
     config.data = default_data_config("released")
+    config.evals = dmtrack_dla34.evals_config(config.data)  # refers to the new data config
     return config

@@ -1,6 +1,10 @@
 """The paper's topology at toy widths and input size, for CPU tests and the demo.
 
 dmtrack train --config configs/tiny.py --workdir W --config.train.steps=N
+
+`get_config()` takes no argument: `configs/tiny.py:ARG` is a ValueError naming this file.
+Derived fields as in configs/dmtrack_dla34.py (`loss.num_ids` 0 = as many as the identity data
+has, resolved at start-up into the run's config).
 """
 
 import ml_collections
@@ -11,7 +15,10 @@ from configs import dmtrack_dla34
 
 
 def get_config(arg=None) -> ml_collections.ConfigDict:
-    config = dmtrack_dla34.get_config(arg)
+    if arg is not None:
+        raise ValueError(f"configs/tiny.py takes no argument (got {arg!r}); override fields "
+                         f"instead, e.g. --config.train.steps=100")
+    config = dmtrack_dla34.get_config()
     config.name = "tiny"
     m = config.model
     # 1/8 of DLA-34's widths. Half these widths never learned to find the look-alike objects
@@ -38,7 +45,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     # At these widths the untrained head predicts boxes of ~1e-3 px, an IoU far below mmdet's
     # 1e-6 clamp, where -log(max(IoU, eps)) has no gradient: lower the clamp so it trains.
     config.loss.iou_eps = 1e-12
-    config.loss.num_ids = 0  # 0: as many as the identity data has (set at start-up)
+    config.loss.num_ids = 0  # 0: as many as the identity data has (resolved at start-up)
 
     config.data = default_data_config("tiny")  # synthetic sequences, 128x160 canvases
     t = config.train
@@ -47,9 +54,12 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     t.reid_every = 4  # every 4th step is an identity batch
     t.log_every = 10
     t.checkpoint_every = 500
-    t.eval_every = 1000
-    t.eval_sequences = 2
-    t.eval_frames = 40
+    # The evaluators refer into config.data: rebuilt for the tiny data config.
+    config.evals = dmtrack_dla34.evals_config(config.data)
+    e = config.evals.synthetic
+    e.every = 1000
+    e.sequences = 2
+    e.frames = 40
     # AdamW, not the paper's SGD: in a few thousand CPU steps SGD (lr 0.01) left the controllers'
     # template-dependent weights where they started and the detector's maps flat.
     o = config.optim

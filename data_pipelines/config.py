@@ -37,6 +37,8 @@ def default_data_config(recipe: str = "paper") -> ml_collections.ConfigDict:
         raise ValueError(f"unknown data recipe {recipe!r}; expected one of {RECIPES}")
     config = ml_collections.ConfigDict()
     config.seed = 0
+    # Per process per step; training derives both from train.batch_size / train.reid_batch_size
+    # and the process count (into a new config: dmtrack_jax.config_utils.resolve_run_config).
     config.batch_size = 2  # SOT pairs per process per step (released: 2 pairs per GPU)
     config.max_targets = 8  # T: targets per search image, padded with a validity mask
     config.reid_batch_size = 2  # identity-batch images per process per step

@@ -51,10 +51,21 @@ def load_exported(directory: str | os.PathLike):
         raise FileNotFoundError(
             f"{directory} is not an exported checkpoint (expected {CONFIG_FILE} and "
             f"{VARIABLES_DIR}/ inside)")
-    with open(directory / CONFIG_FILE) as f:
-        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    config = read_config(directory / CONFIG_FILE)
     variables = ocp.StandardCheckpointer().restore(directory / VARIABLES_DIR)
     return variables, config
+
+
+def read_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
+    """A config.json read back as a LOCKED ConfigDict (lists as tuples); a config written
+    before the tracker section existed gets the default tracker config."""
+    with open(path) as f:
+        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    if "tracker" not in config:
+        from dmtrack_jax.tracking.config import default_tracker_config
+
+        config.tracker = default_tracker_config()
+    return config.lock()
 
 
 def _lists_to_tuples(node):
@@ -64,11 +75,6 @@ def _lists_to_tuples(node):
     if isinstance(node, list):
         return tuple(_lists_to_tuples(v) for v in node)
     return node
-
-
-def _read_config(file: pathlib.Path) -> ml_collections.ConfigDict:
-    with open(file) as f:
-        return ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
 
 
 def _checkpoint_kind(path: pathlib.Path) -> str:
@@ -90,7 +96,7 @@ def read_inference_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
     """
     path = pathlib.Path(path).absolute()
     _checkpoint_kind(path)
-    return _read_config(path / CONFIG_FILE)
+    return read_config(path / CONFIG_FILE)
 
 
 def load_for_inference(path: str | os.PathLike):
@@ -113,7 +119,7 @@ def load_for_inference(path: str | os.PathLike):
     path = pathlib.Path(path).absolute()
     if _checkpoint_kind(path) == "exported":
         return load_exported(path)
-    config = _read_config(path / CONFIG_FILE)
+    config = read_config(path / CONFIG_FILE)
     with ocp.CheckpointManager(path / "checkpoints") as manager:
         step = manager.latest_step()
         if step is None:

@@ -1,24 +1,26 @@
-"""The training loop: `train_and_evaluate(config, workdir, ...)`.
+"""The training loop: `train_and_evaluate(config, workdir, sot_iterator, ...)`.
 
 Resumes automatically from the newest checkpoint in `workdir` (and says so), checkpoints params,
-optimiser state, step, rng and the data iterators' states with an async orbax
-CheckpointManager, writes metrics as JSON lines with the resolved config beside them (process 0
-only), shows a progress bar, runs an optional evaluation hook, and stops on a non-finite loss
-naming the step, with the last good checkpoint left intact.
+optimiser state, step, rng and the data iterators' states with an orbax CheckpointManager,
+writes metrics as JSON lines with the config beside them (process 0 only), shows a progress bar,
+runs the evaluators it is given at their periods, and stops on a non-finite loss naming the
+step, with the last good checkpoint left intact.
 
-The loop takes its data iterators as arguments: the library never imports `data_pipelines`
-(the CLI, the composition root, builds them). An iterator whose position should survive a
-restart exposes `get_state()` / `set_state(state)` (grain iterators do).
+The loop takes its data iterators and evaluators as arguments: the library never imports
+`data_pipelines`, `eval` or `dmtrack_apps` (dmtrack_apps/train.py, the composition root, builds
+them from the config). An iterator whose position should survive a restart exposes
+`get_state()` / `set_state(state)` (grain iterators do).
 """
 
 from __future__ import annotations
 
 import json
+import dataclasses
 import logging
 import math
 import pathlib
 import time
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import jax
 import numpy as np
@@ -34,6 +36,21 @@ from dmtrack_jax.train.step import create_train_state, make_train_steps, to_host
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+    """A periodic evaluation: `fn(model, state) -> {metric name: float}`, called on every
+    process with the current TrainState after step `every`, `2 * every`, ... and after the last
+    step (`every` 0: never). `name` is its key in `config.evals`; process 0 writes each result
+    as one metrics.jsonl record `{"step": N, "kind": "eval", "evaluator": name, **metrics}`."""
+
+    name: str
+    every: int
+    fn: Callable[[Any, Any], dict]
+
+    def due(self, done: int, steps: int) -> bool:
+        return self.every > 0 and (done % self.every == 0 or done == steps)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -114,10 +131,60 @@ def train_and_evaluate(
     workdir,
     sot_iterator: Iterator[dict],
     reid_iterator: Optional[Iterator[dict]] = None,
-    eval_fn: Optional[Callable[[Any, Any], dict]] = None,
+    evaluators: Sequence[Evaluator] = (),
     progress: bool = True,
 ):
-    """Trains until `config.train.steps`; returns the final TrainState."""
+    """Trains until `config.train.steps` and returns the final TrainState.
+
+    `config` is used as given (nothing is assigned to it): run-time values (per-process batch
+    sizes, `loss.num_ids` 0 = auto) must already be resolved, see
+    `dmtrack_jax.config_utils.resolve_run_config`. The loop reads `seed`, `model`, `loss`,
+    `optim`, `mesh`, `distributed`, `init.dla34_imagenet` and `train.{steps, batch_size,
+    reid_batch_size, reid_every, log_every, checkpoint_every, keep_checkpoints,
+    async_checkpointing}`.
+
+    Batches. `next(iterator)` returns this process's rows as a dict of numpy arrays (the
+    process-local slice of the global batch: `train.batch_size / process_count` rows, resp.
+    `train.reid_batch_size / process_count`; the global size must divide over the mesh's data
+    axis). Every image of one batch has the same (H, W); H and W may change from batch to
+    batch (one compile per shape). Boxes are x1, y1, x2, y2 in pixels of that (H, W) image
+    (continuous coordinates, (0, 0) the top-left corner of the top-left pixel); images are RGB
+    float32, already normalised as `data_pipelines.augment` does ((pixel - PIXEL_MEAN) /
+    PIXEL_STD on the 0..255 scale, zero padding). B = rows, T / N = padded objects per image:
+      sot_iterator (SOT pairs, every step but the identity ones):
+        template_image (B, H, W, 3) float32, search_image (B, H, W, 3) float32;
+        template_boxes (B, T, 4) float32, search_boxes (B, T, 4) float32: row k is the same
+          object in both images, row 0 the tracked target; padded rows are zeros;
+        box_valid (B, T) bool: True where the object is valid in BOTH images (row 0 must be).
+      reid_iterator (identity images, step n is one when `reid_every` > 0 and
+        n % reid_every == 0; None: detection only):
+        image (B, H, W, 3) float32; boxes (B, N, 4) float32; box_valid (B, N) bool;
+        ids (B, N) int32: identity labels in [0, loss.num_ids), -1 for unknown or padding
+          (a label outside [-1, num_ids) raises ValueError naming the step).
+    Identity batches are used only when the model has a re-id head (`model.reid_dim > 0`) and
+    `loss.num_ids > 0`.
+
+    Evaluators: each `Evaluator` runs `fn(model, state)` when `due` (after steps every,
+    2 * every, ... and after the last step) on every process, and the returned dict of floats
+    is written by process 0 (see `Evaluator`).
+
+    Writes under `workdir` (created): `config.json` (the config as given, JSON, process 0, at
+    every start), `metrics.jsonl` (one JSON object per line, appended: `{"step", "kind":
+    "train" | "reid" | "eval", ...}`; train/reid records every `log_every` steps and at the
+    last step with the loss terms, grad_norm and steps_per_sec), `checkpoints/<step>` (orbax:
+    the TrainState and the iterators' `get_state()`, every `checkpoint_every` steps and at the
+    last step, the newest `keep_checkpoints` kept).
+
+    Resume: with a checkpoint in `workdir` the newest one is restored (state and iterator
+    positions, via `set_state`), "Resuming from step N" is printed and training continues
+    from step N + 1 (a run already at `train.steps` returns at once); otherwise the state is
+    initialised from `seed` (and `init.dla34_imagenet`, if set).
+
+    Raises: `NonFiniteLossError` on a NaN/inf loss (the state is not updated by that step, the
+    last good checkpoint is kept and named); ValueError for an identity label out of range or a
+    batch size that does not divide over the mesh; whatever an iterator or evaluator raises
+    (pending checkpoint writes are finished first).
+    """
     shd.maybe_initialize_distributed(config)
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +195,8 @@ def train_and_evaluate(
     mesh = shd.make_mesh(config.mesh.model_axis,
                          jax.devices()[:num_devices] if num_devices else None)
     shd.check_batch_divides(config.train.batch_size, mesh)
+    if reid_iterator is not None and "reid_batch_size" in config.train:
+        shd.check_batch_divides(config.train.reid_batch_size, mesh)
     model = build_model(config.model)
     tx = make_optimizer(config.optim)
     rng = jax.random.PRNGKey(config.seed)
@@ -188,9 +257,10 @@ def train_and_evaluate(
             bar.update(1)
             if done % config.train.checkpoint_every == 0 or done == steps:
                 save(done)
-            if eval_fn is not None and config.train.eval_every > 0 and (
-                    done % config.train.eval_every == 0 or done == steps):
-                writer.write(done, eval_fn(model, state), "eval")
+            for evaluator in evaluators:
+                if evaluator.due(done, steps):
+                    writer.write(done, {"evaluator": evaluator.name,
+                                        **evaluator.fn(model, state)}, "eval")
     finally:
         bar.close()
         manager.wait_until_finished()

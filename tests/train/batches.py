@@ -80,7 +80,7 @@ def micro_config():
     config.train.log_every = 1
     config.train.checkpoint_every = 1
     config.train.async_checkpointing = False
-    config.train.eval_every = 0
+    config.evals.synthetic.every = 0
     config.train.batch_size = 2
     config.mesh.num_devices = 1
     config.optim.warmup_steps = 0

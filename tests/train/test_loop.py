@@ -3,11 +3,14 @@
 import json
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
 from batches import ListIterator, micro_config, reid_batch, sot_batch
-from dmtrack_jax.train.loop import NonFiniteLossError, latest_checkpoint_step, train_and_evaluate
+from dmtrack_apps.evaluators import FACTORIES, build_evaluators
+from dmtrack_jax.train.loop import (Evaluator, NonFiniteLossError, latest_checkpoint_step,
+                                    train_and_evaluate)
 
 SOT = [sot_batch(i, 2) for i in range(4)]
 REID = [reid_batch(10 + i, 2) for i in range(3)]
@@ -75,8 +78,27 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path):
 def test_tiny_model_overfits_a_handful_of_pairs(tmp_path):
     steps = 60
     config = _config(steps, reid_every=0)
-    train_and_evaluate(config, tmp_path, ListIterator(SOT[:2]), progress=False)
-    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
+    # The evaluators declared in the config run at their periods (and after the last step), in
+    # name order: the real synthetic tracker on one short video, and a step counter.
+    synthetic = config.evals.synthetic
+    synthetic.every, synthetic.sequences, synthetic.frames = 40, 1, 3
+    config.evals.count = ml_collections.ConfigDict({"type": "count", "every": 25})
+    factories = dict(FACTORIES, count=lambda name, settings, _: Evaluator(
+        name, settings.every, lambda model, state: {"state_step": int(state.step)}))
+    evaluators = build_evaluators(config, factories)
+    train_and_evaluate(config, tmp_path, ListIterator(SOT[:2]), evaluators=evaluators,
+                       progress=False)
+    all_records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
+    evals = [r for r in all_records if r["kind"] == "eval"]
+    assert [(r["step"], r["evaluator"]) for r in evals] == [
+        (25, "count"), (40, "synthetic"), (50, "count"), (60, "count"), (60, "synthetic")]
+    assert all(r["state_step"] == r["step"] for r in evals if r["evaluator"] == "count")
+    for r in evals:
+        if r["evaluator"] == "synthetic":
+            assert set(r) == {"step", "kind", "evaluator", "success_auc", "precision",
+                              "norm_precision", "max_gm"}
+            assert 0.0 <= r["success_auc"] <= 1.0
+    records = [r for r in all_records if r["kind"] == "train"]
     first = np.mean([r["det_loss"] for r in records[:2]])
     last = np.mean([r["det_loss"] for r in records[-2:]])
     assert last < first / 5, (first, last)
