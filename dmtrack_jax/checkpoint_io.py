@@ -57,14 +57,13 @@ def load_exported(directory: str | os.PathLike):
 
 
 def read_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
-    """A config.json read back as a LOCKED ConfigDict (lists as tuples); a config written
-    before the tracker section existed gets the default tracker config."""
+    """A config.json read back as a LOCKED ConfigDict (JSON lists as tuples), exactly as saved.
+
+    Tracker fields that an old config lacks are filled where trackers are built
+    (`dmtrack_jax.tracking.tracker.resolve_tracker_config`), not here.
+    """
     with open(path) as f:
         config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
-    if "tracker" not in config:
-        from dmtrack_jax.tracking.config import default_tracker_config
-
-        config.tracker = default_tracker_config()
     return config.lock()
 
 

@@ -11,6 +11,7 @@ import pytest
 from dmtrack_apps import cli
 from dmtrack_apps.evaluators import FACTORIES, build_evaluators
 from dmtrack_jax.checkpoint_io import read_config
+from dmtrack_jax.tracking.tracker import resolve_tracker_config
 from dmtrack_jax.config_utils import apply_overrides, load_config_file, resolve_run_config
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
@@ -58,12 +59,15 @@ def test_config_read_back_from_a_workdir_is_locked(tmp_path):
     assert back.is_locked and back.tracker.input_size == (128, 160)
     with pytest.raises(AttributeError, match='"nope" does not exist'):
         back.model.nope = 1
-    # A config written before the tracker section existed gets the defaults (then locked).
+    # A config written before the tracker section existed is read as saved (locked); the
+    # tracker constructors fill the defaults into a copy.
     old = json.loads(config.to_json_best_effort())
     del old["tracker"]
     (tmp_path / "config.json").write_text(json.dumps(old))
     back = read_config(tmp_path / "config.json")
-    assert back.is_locked and back.tracker.selection_mode == "reid"
+    assert back.is_locked and "tracker" not in back
+    resolved = resolve_tracker_config(back)
+    assert resolved.tracker.selection_mode == "reid" and "tracker" not in back
 
 
 # ----------------------------------------------------------------------------- derived values
