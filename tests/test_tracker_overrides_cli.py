@@ -4,7 +4,7 @@ frame is tracked or any file written."""
 
 import pytest
 
-from data_pipelines.synthetic import write_dataset
+from data_pipelines.writers import write_dataset
 from dmtrack_apps.cli import main
 from dmtrack_apps.demo import DEFAULT_CHECKPOINT
 from dmtrack_jax.tracking.tracker import BatchedTracker

@@ -77,7 +77,8 @@ def test_a_bad_value_is_refused_before_the_weights_load(tmp_path, monkeypatch):
 
 def test_from_config_checks_and_leaves_the_callers_config_alone():
     variables, config = load_for_inference(DEFAULT_CHECKPOINT)
-    del config.tracker["lost_buffer"]
+    with config.unlocked():  # configs read back are locked; make one that predates the field
+        del config.tracker["lost_buffer"]
     tracker = BatchedTracker.from_config(config, variables, selection_mode="position")
     assert tracker.tracker_config.selection_mode == "position"
     assert tracker.tracker_config.lost_buffer == 30
