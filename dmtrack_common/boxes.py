@@ -56,19 +56,13 @@ def iou_matrix(boxes_a, boxes_b) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
-def iou_matrix_jnp(boxes_a, boxes_b, eps: float = 1e-9):
-    """(M, 4), (N, 4) continuous x1, y1, x2, y2 -> (M, N) IoU; traceable (jit/vmap).
-
-    The union is floored at `eps`, so empty pairs give 0, not NaN.
-    """
-    a = boxes_a[:, None, :]
-    b = boxes_b[None, :, :]
-    return aligned_iou_jnp(a, b, eps)
-
-
 def aligned_iou_jnp(boxes_a, boxes_b, eps: float = 1e-9):
     """(..., 4), (..., 4) continuous x1, y1, x2, y2 (broadcast) -> (...) IoU of each pair;
-    traceable. The union is floored at `eps` (mmdet's IoU loss floors at 1e-6)."""
+    traceable (jit/vmap). `a[:, None]` against `b[None]` gives the (M, N) matrix.
+
+    The union is floored at `eps` (NMS uses 1e-9; mmdet's IoU loss 1e-6), so empty pairs give
+    0, not NaN. Widths and heights are not clamped at zero: callers pass valid boxes.
+    """
     inter_w = jnp.minimum(boxes_a[..., 2], boxes_b[..., 2]) - jnp.maximum(boxes_a[..., 0],
                                                                          boxes_b[..., 0])
     inter_h = jnp.minimum(boxes_a[..., 3], boxes_b[..., 3]) - jnp.maximum(boxes_a[..., 1],
