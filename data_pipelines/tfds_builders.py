@@ -1,7 +1,6 @@
 """tfds builders, one per training source, stored as ArrayRecord and read back without TensorFlow.
 
-    python -m data_pipelines.tfds_builders prepare-tfds --source lasot \\
-        --manual_dir /data/LaSOT --data_dir /data/tfds
+    dmtrack prepare-tfds --source lasot --manual_dir /data/LaSOT --data_dir /data/tfds
     # then in the data config: sources.lasot.tfds_dir = "/data/tfds"
 
 Each source becomes two tfds datasets (two builder configs of one builder), because one video
@@ -21,10 +20,8 @@ decoded with OpenCV. The source dataset is read from tfds' ``manual_dir`` with o
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import sys
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -240,37 +237,3 @@ def load_tfds_source(source: str, data_dir: str) -> FrameSource:
         frames.record(seq_index, 0)
         frames.record(seq_index, len(sequences[seq_index]) - 1)
     return FrameSource(source, sequences, "image" if source == "coco" else "video", frames)
-
-
-def register(subparsers) -> None:
-    """`dmtrack prepare-tfds` (for the CLI dispatcher's module list)."""
-    p = subparsers.add_parser(
-        "prepare-tfds", help="convert a training source to tfds ArrayRecord (no TensorFlow)")
-    p.add_argument("--source", required=True, choices=TFDS_SOURCES)
-    p.add_argument("--manual_dir", required=True, help="dataset root in its official layout")
-    p.add_argument("--data_dir", required=True, help="where the tfds datasets are written")
-    p.add_argument("--split", default=None, help="reader split (e.g. GOT-10k 'train')")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    path = prepare_tfds(args.source, args.manual_dir, args.data_dir, args.split, progress=True)
-    print(f"prepared {args.source} as tfds ArrayRecord in {path}; set "
-          f"sources.{args.source}.tfds_dir={args.data_dir} in the data config")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m data_pipelines.tfds_builders prepare-tfds --source ... ` without the CLI."""
-    parser = argparse.ArgumentParser(prog="python -m data_pipelines.tfds_builders")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,6 +10,7 @@ import pytest
 from data_pipelines import datasets, loader, tfds_builders, writers
 from data_pipelines.config import default_data_config
 from data_pipelines.sampling import FrameSource
+from dmtrack_apps import cli
 from dmtrack_common.frames import load_frame
 
 
@@ -79,11 +80,11 @@ def test_prepare_command_line(tmp_path, capsys):
     root = str(tmp_path / "lasot")
     writers.write_dataset(root, "lasot", 1, 4, 3, (48, 64))
     out = str(tmp_path / "out")
-    assert tfds_builders.main(["prepare-tfds", "--source", "lasot", "--manual_dir", root,
-                               "--data_dir", out]) == 0
+    assert cli.main(["prepare-tfds", "--source", "lasot", "--manual_dir", root,
+                     "--data_dir", out]) == 0
     assert len(tfds_builders.read_tfds_sequences("lasot", out)[0]) == 4
-    assert tfds_builders.main(["prepare-tfds", "--source", "lasot", "--manual_dir",
-                               str(tmp_path / "missing"), "--data_dir", out]) == 2
+    assert cli.main(["prepare-tfds", "--source", "lasot", "--manual_dir",
+                     str(tmp_path / "missing"), "--data_dir", out]) == 2
     assert "manual_dir not found" in capsys.readouterr().err
 
 
