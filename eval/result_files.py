@@ -1,6 +1,10 @@
 """Result files in each toolkit's own format: written atomically, read back leniently.
 
-* OPE (LaSOT, OTB, TLP, TrackingNet): `<dir>/<seq>.txt`, one `x,y,w,h` row per frame.
+* OPE (LaSOT, OTB, TLP, TrackingNet): `<dir>/<seq>.txt`, one `x,y,w,h` row per frame (OTB
+  also under its own spellings of two-target names; see `_name_candidates`). Another naming
+  (`<seq>_001.txt`, `<Tracker>_<seq>.txt`, `<seq>/<seq>.txt`) is refused with the closest
+  names present. A result with one row per image from image 1 is aligned to the annotated
+  frames (`align_ope_result`).
 * GOT-10k: `<dir>/<seq>/<seq>_001.txt` (boxes; `_002`, ... are repetitions) and
   `<dir>/<seq>/<seq>_time.txt` (seconds per frame).
 * VOT-LT: `<dir>/<seq>/<seq>_001.txt` with `1` on the first line (the initialisation) and
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+import difflib
 import glob
 import pathlib
 from typing import Iterable
@@ -27,11 +32,12 @@ def _box_rows(boxes: np.ndarray) -> str:
     return "".join(",".join(f"{v:.4f}" for v in row) + "\n" for row in np.asarray(boxes, float))
 
 
-def _name_candidates(name: str) -> list[str]:
+def _name_candidates(name: str, benchmark: str | None = None) -> list[str]:
     """OTB's two-target videos are spelled Jogging-1, Jogging.1 or Jogging_1 by different
-    toolkits; accept any of them when reading published results."""
+    toolkits; on OTB (only) accept any of them when reading published results. Elsewhere
+    (LaSOT `airplane-1`) `airplane_1` is a different name and never stands in."""
     names = [name]
-    if "-" in name:
+    if benchmark == "otb" and "-" in name:
         base, suffix = name.rsplit("-", 1)
         names += [f"{base}.{suffix}", f"{base}_{suffix}"]
     return names
@@ -49,18 +55,89 @@ def write_ope_result(results_dir, name: str, boxes: np.ndarray) -> pathlib.Path:
     return path
 
 
-def find_ope_result(results_dir, name: str) -> pathlib.Path:
-    for candidate in _name_candidates(name):
+def _files_present(results_dir: pathlib.Path) -> list[str]:
+    """Relative names of the text files in the folder and one level below."""
+    if not results_dir.is_dir():
+        return []
+    found = [p for p in results_dir.glob("*.txt") if p.is_file()]
+    found += [p for p in results_dir.glob("*/*.txt") if p.is_file()]
+    return sorted(p.relative_to(results_dir).as_posix() for p in found)
+
+
+def _missing_result_message(results_dir: pathlib.Path, name: str, benchmark) -> str:
+    expected = ope_result_path(results_dir, name)
+    message = (f"no result file for sequence {name}: expected {expected} (layout "
+               f"`<results-dir>/<sequence>.txt`, one x,y,w,h row per frame)")
+    present = _files_present(results_dir)
+    if not present:
+        return message + f"; {results_dir} holds no .txt files"
+    lowered = name.lower()
+    containing = [f for f in present if lowered in f.lower()]
+    close = difflib.get_close_matches(f"{name}.txt", present, n=5, cutoff=0.6)
+    closest = list(dict.fromkeys(containing[:5] + close))[:5]
+    hints = []
+    for f in closest:
+        stem = f[:-len(".txt")]
+        if "/" in stem:
+            hints.append(f"{f}: one folder per sequence (move the files up to "
+                         f"<results-dir>/<sequence>.txt)")
+        elif stem.startswith(name + "_") and stem[len(name) + 1:].isdigit():
+            hints.append(f"{f}: a VOT/GOT-10k-style repetition name")
+        elif stem.endswith("_" + name) or stem.endswith("-" + name):
+            hints.append(f"{f}: a tracker-name prefix")
+        elif stem in _name_candidates(name, "otb") and benchmark != "otb":
+            hints.append(f"{f}: OTB's spelling of a two-target name, accepted on OTB only")
+        else:
+            hints.append(f)
+    if closest:
+        message += "; closest names present: " + "; ".join(hints)
+    else:
+        message += (f"; none of the {len(present)} .txt files there is close (e.g. "
+                    f"{', '.join(present[:3])})")
+    return message
+
+
+def find_ope_result(results_dir, name: str, benchmark: str | None = None) -> pathlib.Path:
+    """`<results_dir>/<name>.txt` (on OTB also `_name_candidates`); FileNotFoundError naming
+    the expected layout and the closest file names present otherwise."""
+    for candidate in _name_candidates(name, benchmark):
         path = ope_result_path(results_dir, candidate)
         if path.is_file():
             return path
-    raise FileNotFoundError(f"no result file for sequence {name}: "
-                            f"{ope_result_path(results_dir, name)}")
+    raise FileNotFoundError(_missing_result_message(pathlib.Path(results_dir), name, benchmark))
 
 
-def read_ope_result(results_dir, name: str) -> np.ndarray:
+def read_ope_result(results_dir, name: str, benchmark: str | None = None) -> np.ndarray:
     """(N, 4) boxes; NaN values are kept (the metric decides what they mean)."""
-    return read_number_rows(find_ope_result(results_dir, name), columns=4, allow_inf=True)
+    return read_number_rows(find_ope_result(results_dir, name, benchmark), columns=4,
+                            allow_inf=True)
+
+
+def align_ope_result(boxes: np.ndarray, n_frames: int, start_frame: int = 1,
+                     name: str = "?") -> np.ndarray:
+    """The rows of `boxes` that belong to the `n_frames` annotated frames, which are images
+    `start_frame` .. `start_frame + n_frames - 1` (OTB: the toolkit's startFrame/endFrame and
+    initOmit, `data_pipelines.datasets.otb`).
+
+    Accepted: one row per annotated frame (`n_frames` rows), or one row per image from image 1
+    (at least `start_frame + n_frames - 1` rows, as trackers built on the got10k-toolkit write
+    OTB results): the rows of images before start_frame and after the last annotated image are
+    dropped. With start_frame 1 that is the LaSOT toolkit's rule (utils/calc_seq_err_robust.m:
+    `results(1:size(rect_anno,1),:)`). Any other length is a ValueError naming both lengths:
+    rows are never scored against the wrong frames.
+    """
+    boxes = np.asarray(boxes)
+    rows, end_frame = len(boxes), start_frame + n_frames - 1
+    if rows == n_frames:
+        return boxes
+    if rows > n_frames and (start_frame == 1 or rows >= end_frame):
+        return boxes[start_frame - 1: end_frame]
+    if start_frame == 1:
+        raise ValueError(f"sequence {name}: the result has {rows} boxes but the ground truth "
+                         f"has {n_frames} frames")
+    raise ValueError(f"sequence {name}: the result has {rows} rows, but the toolkit scores "
+                     f"{n_frames} frames (images {start_frame}-{end_frame}): expected {n_frames} "
+                     f"rows (one per scored frame) or {end_frame} (one per image from image 1)")
 
 
 # --- GOT-10k ---------------------------------------------------------------------------------

@@ -113,7 +113,9 @@ def score_results(name: str, root, results_dir, split=None, convention: str | No
     _needs_full_annotation(name, sequences, split)
     if bench.family == "ope":
         convention = convention or ("trackingnet" if name == "trackingnet" else "lasot")
-        predictions = [result_files.read_ope_result(results_dir, s.name) for s in sequences]
+        predictions = [result_files.align_ope_result(
+            result_files.read_ope_result(results_dir, s.name, name), len(s.ground_truth),
+            int(s.extra.get("start_frame", 1)), s.name) for s in sequences]
         result = ope_metrics.evaluate_ope(predictions, [s.ground_truth for s in sequences],
                                           [s.present for s in sequences],
                                           [s.name for s in sequences], convention)

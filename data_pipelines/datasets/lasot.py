@@ -39,6 +39,19 @@ def split_names(root: pathlib.Path, split: str | None) -> list[str]:
     return [text for _, text in read_lines(split_file)]
 
 
+def _require_all_folders(root: pathlib.Path, selected: list[str], split) -> None:
+    """FileNotFoundError saying how many of the split's sequence folders are present, the first
+    missing ones, and how to read every folder present instead."""
+    missing = [n for n in selected
+               if not (root / n.rsplit("-", 1)[0] / n).is_dir() and not (root / n).is_dir()]
+    if missing:
+        raise FileNotFoundError(
+            f"LaSOT split {split!r}: {len(selected) - len(missing)} of {len(selected)} sequence "
+            f"folders found under {root}; missing {len(missing)}: {', '.join(missing[:5])}"
+            f"{', ...' if len(missing) > 5 else ''}. To score every sequence folder present "
+            f"instead, use split 'all' (`dmtrack eval --split all`)")
+
+
 def read_lasot(root, split: str | None = None, *, with_frames: bool = True, names=None,
                allow_negative_sizes: bool = False) -> list[Sequence]:
     """LaSOT sequences of `split`, restricted to `names` (in that order) when given.
@@ -47,8 +60,10 @@ def read_lasot(root, split: str | None = None, *, with_frames: bool = True, name
     frames) frame; ValueError (file:line) for malformed annotation text.
     """
     root = resolve_root(root, "LaSOT")
+    selected = select_names(split_names(root, split), names, "LaSOT")
+    _require_all_folders(root, selected, split)
     sequences = []
-    for name in select_names(split_names(root, split), names, "LaSOT"):
+    for name in selected:
         class_name = name.rsplit("-", 1)[0]
         folder = root / class_name / name
         if not folder.is_dir():

@@ -19,10 +19,10 @@ def test_ope_round_trip_and_format(tmp_path):
 
 def test_published_otb_results_with_tabs_and_other_spellings(tmp_path):
     (tmp_path / "Jogging.1.txt").write_text("1\t2\t3\t4\n5\t6\t7\t8\n")
-    np.testing.assert_array_equal(result_files.read_ope_result(tmp_path, "Jogging-1"),
+    np.testing.assert_array_equal(result_files.read_ope_result(tmp_path, "Jogging-1", "otb"),
                                   [[1, 2, 3, 4], [5, 6, 7, 8]])
     with pytest.raises(FileNotFoundError, match="Jogging-2.txt"):
-        result_files.read_ope_result(tmp_path, "Jogging-2")
+        result_files.read_ope_result(tmp_path, "Jogging-2", "otb")
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
