@@ -63,29 +63,42 @@ def eval_benchmarks(config) -> tuple[str, ...]:
     return names
 
 
-def held_out_names(benchmark: str, root: str) -> tuple[set[str], str] | None:
-    """(sequence names, what they are) of `benchmark`'s test data as a training source of the
-    same dataset at `root` ('' when read from tfds) would name them; None when the benchmark
-    is no training source's dataset."""
+def held_out(benchmark: str, root: str):
+    """(predicate on a `Sequence`, what it selects) for `benchmark`'s test data as a training
+    source of the same dataset at `root` ('' when read from tfds) holds it; None when the
+    benchmark is no training source's dataset."""
     from data_pipelines.datasets import lasot
     from data_pipelines.datasets.parsing import read_lines
 
     folder = pathlib.Path(root) if root else None
     if benchmark == "lasot":
-        names = (lasot.split_names(folder, "test") if folder is not None
-                 else lasot.LASOT_TEST_SEQUENCES)
-        return set(names), "test split"
+        names = set(lasot.split_names(folder, "test") if folder is not None
+                    else lasot.LASOT_TEST_SEQUENCES)
+        return (lambda seq: seq.name in names), "test split"
     if benchmark == "got10k":
         names = set()
         for split in ("val", "test"):
             listing = folder / split / "list.txt" if folder is not None else None
             if listing is not None and listing.is_file():
                 names.update(text for _, text in read_lines(listing))
-        return names, "val/test splits"
+        return (lambda seq: seq.name in names
+                or _GOT10K_HELD_OUT.fullmatch(seq.name) is not None), "val/test splits"
     if benchmark == "trackingnet":
-        anno = folder / "TEST" / "anno" if folder is not None else None
-        return ({p.stem for p in anno.glob("*.txt")} if anno is not None and anno.is_dir()
-                else set()), "TEST split"
+        # Video names are unique across chunks in the release; read from a root, a sequence's
+        # frames also say its chunk (tfds keeps only the name).
+        test_dir = folder / "TEST" if folder is not None else None
+        names = ({p.stem for p in (test_dir / "anno").glob("*.txt")}
+                 if test_dir is not None and test_dir.is_dir() else set())
+        test_dir = test_dir.resolve() if test_dir is not None else None
+
+        def in_test(seq) -> bool:
+            first = str(seq.frame_paths[0]) if seq.frame_paths else "tfds:"
+            if test_dir is not None and not first.startswith("tfds:"):
+                # <root>/TEST/frames/<name>/<i>.jpg
+                return pathlib.Path(first).resolve().parents[2] == test_dir
+            return seq.name in names
+
+        return in_test, "TEST split"
     return None
 
 
@@ -98,12 +111,11 @@ def find_test_overlap(config, sources) -> list[str]:
             if source.name != benchmark:
                 continue
             settings = config.data.sources[source.name]
-            found = held_out_names(benchmark, settings.root)
+            found = held_out(benchmark, settings.root)
             if found is None:
                 continue
-            held_out, what = found
-            names = [s.name for s in source.sequences if s.name in held_out
-                     or (benchmark == "got10k" and _GOT10K_HELD_OUT.fullmatch(s.name))]
+            is_held_out, what = found
+            names = [s.name for s in source.sequences if is_held_out(s)]
             if names:
                 where = (f"tfds {settings.tfds_dir}" if settings.tfds_dir
                          else f"split {settings.split or 'default'!r}")
