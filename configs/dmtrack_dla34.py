@@ -137,6 +137,11 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     config.data = default_data_config("paper")
     config.train = train_config()
     config.evals = evals_config(config.data)
+    # Benchmarks (eval.scoring names: lasot, got10k, trackingnet, ...) this run's model will be
+    # reported on: training refuses a data source holding their test sequences unless
+    # --config.data.allow_test_overlap=True (dmtrack_apps/train.py). E.g.
+    # --config.eval_benchmarks=lasot; several: --config.eval_benchmarks=lasot,got10k.
+    config.eval_benchmarks = ()
     # Mesh (data, model) over all devices of all processes (num_devices 0) or the first N;
     # model_axis > 1 splits the controllers' 256x65536 kernels over that many devices.
     config.mesh = ml_collections.ConfigDict({"model_axis": 1, "num_devices": 0})

@@ -8,11 +8,22 @@
 The synthetic source is on by default in every recipe so that training runs with no dataset on
 disk; a real run sets e.g. ``sources.lasot.root`` and the mixing weights and turns synthetic off
 (``sources.synthetic.weight = 0``). Weights are relative (normalised over enabled sources).
+
+Each dataset source reads its official training split by default (``sources.<name>.split``:
+`data_pipelines.datasets.TRAINING_SPLITS` -- LaSOT "train" = the 1,120 training sequences, the
+280 test sequences excluded; GOT-10k "train"; TrackingNet "TRAIN" = every TRAIN_<k> chunk;
+COCO "train2017"; MOT17 "train"). Another split is an explicit opt-in, e.g.
+``--config.data.sources.lasot.split=all`` or ``--config.data.sources.got10k.split=train,val``.
+Training then refuses a source that overlaps the test split of a benchmark the run names for
+evaluation (``config.eval_benchmarks``, see dmtrack_apps/train.py) unless
+``allow_test_overlap`` is True.
 """
 
 from __future__ import annotations
 
 import ml_collections
+
+from data_pipelines.datasets import TRAINING_SPLITS
 
 RECIPES = ("paper", "released", "tiny")
 
@@ -21,10 +32,13 @@ RECIPES = ("paper", "released", "tiny")
 SOURCE_NAMES = ("synthetic", "lasot", "got10k", "trackingnet", "coco", "mot17")
 
 
-def _source(weight: float = 0.0, reid_weight: float = 0.0) -> ml_collections.ConfigDict:
+def _source(split: str = "", weight: float = 0.0,
+            reid_weight: float = 0.0) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({
         "root": "",  # dataset root in its official layout (see data_pipelines.datasets)
-        "split": "",  # reader split ('' = the reader's default, e.g. GOT-10k 'train')
+        # reader split: the official training split by default ('' = the same); another split
+        # ('all', GOT-10k 'train,val', TrackingNet 'TRAIN_0,TEST', a LaSOT list file) is opt-in
+        "split": split,
         "tfds_dir": "",  # if set: read the prepared tfds ArrayRecord dataset from here instead
         "weight": float(weight),  # SOT pair mixing weight (0 = not used for pairs)
         "reid_weight": float(reid_weight),  # identity-batch mixing weight (needs identities)
@@ -46,10 +60,13 @@ def default_data_config(recipe: str = "paper") -> ml_collections.ConfigDict:
     config.worker_count = 0  # grain worker processes (0 = in the training process)
     config.worker_buffer_size = 2
     config.max_frame_gap = 300  # template and search at most this many frames apart
+    # True: train even when a source overlaps the test split of a benchmark named in
+    # config.eval_benchmarks (the check in dmtrack_apps/train.py refuses otherwise).
+    config.allow_test_overlap = False
 
     config.sources = ml_collections.ConfigDict()
     for name in SOURCE_NAMES:
-        config.sources[name] = _source()
+        config.sources[name] = _source(TRAINING_SPLITS.get(name, ""))
     synthetic = config.sources.synthetic
     synthetic.weight = 1.0
     synthetic.reid_weight = 1.0

@@ -91,7 +91,8 @@ def build_sources(data_config) -> tuple[list[FrameSource], list[float], list[flo
         elif cfg.root:
             from data_pipelines import datasets
 
-            sequences = datasets.read_dataset(name, cfg.root, split=cfg.split or None)
+            split = cfg.split or datasets.TRAINING_SPLITS.get(name)
+            sequences = datasets.read_dataset(name, cfg.root, split=split)
             source = FrameSource(name, sequences, "image" if name == "coco" else "video")
         else:
             raise ValueError(f"data source {name!r} has weight {weight:g} / reid_weight "

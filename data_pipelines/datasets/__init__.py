@@ -29,6 +29,15 @@ from data_pipelines.datasets.trackingnet import read_trackingnet
 from data_pipelines.datasets.votlt import read_votlt
 from data_pipelines.sequence import Sequence
 
+# The official training split of each dataset a training source reads (`data_pipelines.config`
+# defaults `sources.<name>.split` to these): LaSOT's 1,120 training sequences (Protocol II; the
+# 280 test sequences excluded), GOT-10k's train folder, TrackingNet's TRAIN_<k> chunks (not
+# TEST), COCO's train2017 annotations, MOT17's train folder. Other splits are opt-in by name.
+TRAINING_SPLITS: dict[str, str] = {
+    "lasot": "train", "got10k": "train", "trackingnet": "TRAIN", "coco": "train2017",
+    "mot17": "train",
+}
+
 READERS: dict[str, Callable[..., list[Sequence]]] = {
     "lasot": read_lasot,
     "got10k": read_got10k,
@@ -48,7 +57,8 @@ def read_dataset(name: str, root, split: str | None = None, *, with_frames: bool
     """The sequences of dataset `name` (a `READERS` key) at `root`.
 
     split: the dataset's split (each reader's docstring; None: every sequence present, except
-      OxUvA "dev").
+      OxUvA "dev", MOT17 "train"). Training reads `TRAINING_SPLITS[name]` unless the data config
+      names another split.
     with_frames: list and check the frame files (False: annotation files only; `frame_paths`
       are then the layout's names, unchecked).
     names: only these sequences, in this order (ValueError for an unknown one).
@@ -69,4 +79,5 @@ def read_dataset(name: str, root, split: str | None = None, *, with_frames: bool
     return sequences
 
 
-__all__ = ["READERS", "Sequence", "read_dataset"] + [f"read_{n}" for n in READERS]
+__all__ = (["READERS", "Sequence", "TRAINING_SPLITS", "read_dataset"]
+           + [f"read_{n}" for n in READERS])

@@ -25,12 +25,13 @@ logger = logging.getLogger(__name__)
 
 def read_coco(root, split: str | None = None, *, with_frames: bool = True, names=None,
               allow_negative_sizes: bool = False) -> list[Sequence]:
-    """COCO images of `split` (every instances_*.json present when None), restricted to
+    """COCO images of `split` (e.g. "train2017", the training default `datasets.TRAINING_SPLITS`;
+    every instances_*.json present when None or "all"), restricted to
     `names` (image file stems) when given. `allow_negative_sizes` is ignored (such boxes are
     degenerate and skipped)."""
     root = resolve_root(root, "COCO")
     annotation_dir = root / "annotations"
-    if split is None:
+    if split is None or split == "all":
         splits = sorted(p.name[len("instances_"):-len(".json")]
                         for p in (annotation_dir.glob("instances_*.json")
                                   if annotation_dir.is_dir() else []))

@@ -2,7 +2,8 @@
 groundtruth.txt (x,y,w,h), absence.label (0/1 per line), cover.label (0..8 per line),
 meta_info.ini (`object_class: ...`, `resolution: (W, H)`), frames %08d.jpg from 1.
 
-`split`: "train", "val", "test", or None for every split folder present. The test split
+`split`: "train" (the training default, `datasets.TRAINING_SPLITS`), "val", "test", several
+joined by commas ("train,val"), or None / "all" for every split folder present. The test split
 publishes only the first frame's box (no label files): its frame count comes from the folder
 and `ground_truth` keeps the single row. `present` = absence.label == 0; `cover` as read.
 Source: the got10k-toolkit's `datasets/got10k.py` layout.
@@ -58,7 +59,10 @@ def read_got10k(root, split: str | None = None, *, with_frames: bool = True, nam
                 allow_negative_sizes: bool = False) -> list[Sequence]:
     """GOT-10k sequences of `split` (all splits present when None), `names` in that order."""
     root = resolve_root(root, "GOT-10k")
-    splits = [split] if split is not None else [s for s in SPLITS if (root / s).is_dir()]
+    if split is None or split == "all":
+        splits = [s for s in SPLITS if (root / s).is_dir()]
+    else:
+        splits = [s.strip() for s in split.split(",") if s.strip()]
     sequences = []
     for split_name in splits:
         folder = require_dir(root / split_name, f"GOT-10k {split_name} folder")

@@ -2,21 +2,28 @@
 holding groundtruth.txt (x,y,w,h per frame), full_occlusion.txt and out_of_view.txt (one line
 of comma-separated 0/1 flags) and img/%08d.jpg from 1.
 
-Splits (`split`): None or "all" -- every sequence folder found; "test" -- `<root>/testing_set.txt`
-when present, else the official 280-sequence test list (`lasot_test_split`, Protocol II); any
-other value -- a text file (absolute, or relative to root) listing sequence names.
+Splits (`split`): None or "all" -- every sequence folder found; "train" -- the official training
+sequences (Protocol II: `<root>/training_set.txt` when present, else the 1,120-sequence list of
+`lasot_train_split`) that are present under root (a partial download trains on what it has; the
+count is logged), the training default (`datasets.TRAINING_SPLITS`); "test" --
+`<root>/testing_set.txt` when present, else the official 280-sequence test list
+(`lasot_test_split`), every one required; any other value -- a text file (absolute, or relative
+to root) listing sequence names, every one required.
 `present` = neither fully occluded nor out of view (the LaSOT toolkit's absence flags).
 """
 
 from __future__ import annotations
 
+import logging
 import pathlib
 
-
 from data_pipelines.datasets.lasot_test_split import LASOT_TEST_SEQUENCES
+from data_pipelines.datasets.lasot_train_split import LASOT_TRAIN_SEQUENCES
 from data_pipelines.datasets.parsing import (frame_files, read_box_rows, read_flags, read_lines,
                                              require_dir, resolve_root, select_names)
 from data_pipelines.sequence import Sequence
+
+logger = logging.getLogger(__name__)
 
 
 def _all_names(root: pathlib.Path) -> list[str]:
@@ -29,11 +36,11 @@ def split_names(root: pathlib.Path, split: str | None) -> list[str]:
     """The sequence names of `split` (see the module docstring), in file/list order."""
     if split is None or split == "all":
         return _all_names(root)
-    if split == "test":
-        listing = root / "testing_set.txt"
+    if split in ("train", "test"):
+        listing = root / ("training_set.txt" if split == "train" else "testing_set.txt")
         if listing.is_file():
             return [text for _, text in read_lines(listing)]
-        return list(LASOT_TEST_SEQUENCES)
+        return list(LASOT_TRAIN_SEQUENCES if split == "train" else LASOT_TEST_SEQUENCES)
     split_file = pathlib.Path(split)
     split_file = split_file if split_file.is_absolute() else root / split_file
     return [text for _, text in read_lines(split_file)]
@@ -60,8 +67,15 @@ def read_lasot(root, split: str | None = None, *, with_frames: bool = True, name
     frames) frame; ValueError (file:line) for malformed annotation text.
     """
     root = resolve_root(root, "LaSOT")
-    selected = select_names(split_names(root, split), names, "LaSOT")
-    _require_all_folders(root, selected, split)
+    listed = split_names(root, split)
+    if split == "train":  # the training sequences this root holds
+        present = set(_all_names(root))
+        listed = [name for name in listed if name in present]
+        logger.info("LaSOT train: %d of the %d training sequences are under %s", len(listed),
+                    len(split_names(root, split)), root)
+    selected = select_names(listed, names, "LaSOT")
+    if split != "train":  # a benchmark split must be complete (evaluation)
+        _require_all_folders(root, selected, split)
     sequences = []
     for name in selected:
         class_name = name.rsplit("-", 1)[0]
@@ -78,4 +92,4 @@ def read_lasot(root, split: str | None = None, *, with_frames: bool = True, name
     return sequences
 
 
-__all__ = ["read_lasot", "split_names", "LASOT_TEST_SEQUENCES"]
+__all__ = ["read_lasot", "split_names", "LASOT_TEST_SEQUENCES", "LASOT_TRAIN_SEQUENCES"]

@@ -1,5 +1,7 @@
 """The 280 sequences of the LaSOT test set (Protocol II): four per each of the 70 classes.
 
+Data, not code: the names of HengLan/LaSOT_Evaluation_Toolkit's
+`sequence_evaluation_config/testing_set.txt` (the training set is `lasot_train_split`).
 A dataset folder with its own `testing_set.txt` overrides this list (see `lasot.py`).
 """
 

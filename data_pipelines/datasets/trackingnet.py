@@ -1,7 +1,9 @@
 """TrackingNet (Müller et al., ECCV 2018): `<root>/<chunk>/anno/<video>.txt` (x,y,w,h per frame,
 comma or tab separated), frames `<root>/<chunk>/frames/<video>/<i>.jpg` numbered from 0.
 
-`split`: None for every TRAIN_<k>/TEST chunk present, or chunk names joined by commas. The TEST
+`split`: "TRAIN" for every TRAIN_<k> chunk present (the training default,
+`datasets.TRAINING_SPLITS`; TEST is scored by the server), None / "all" for every TRAIN_<k>/TEST
+chunk present, or chunk names joined by commas ("TRAIN_0,TRAIN_1"). The TEST
 chunk's annotation holds only the first box: its frame count comes from the frame folder.
 TrackingNet has no absence labels, so `present` is all True (a NaN or zero-size row still makes
 the training view `absent`).
@@ -24,9 +26,10 @@ def read_trackingnet(root, split: str | None = None, *, with_frames: bool = True
                      allow_negative_sizes: bool = False) -> list[Sequence]:
     """TrackingNet sequences of the chunks in `split`, `names` (per chunk) in that order."""
     root = resolve_root(root, "TrackingNet")
-    if split is None:
+    if split is None or split in ("all", "TRAIN"):
         chunks = sorted(c.name for c in root.iterdir()
-                        if _CHUNK.fullmatch(c.name) and (c / "anno").is_dir())
+                        if _CHUNK.fullmatch(c.name) and (c / "anno").is_dir()
+                        and (split != "TRAIN" or c.name != "TEST"))
     else:
         chunks = [c.strip() for c in split.split(",") if c.strip()]
     sequences = []
