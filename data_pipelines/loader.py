@@ -87,7 +87,7 @@ def build_sources(data_config) -> tuple[list[FrameSource], list[float], list[flo
         elif cfg.tfds_dir:
             from data_pipelines import tfds_builders
 
-            source = tfds_builders.load_tfds_source(name, cfg.tfds_dir)
+            source = tfds_builders.load_tfds_source(name, cfg.tfds_dir, cfg.split or None)
         elif cfg.root:
             from data_pipelines import datasets
 

@@ -87,8 +87,13 @@ class _TrackingSourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
     def _info(self) -> tfds.core.DatasetInfo:
         features = (_annotation_features() if self.builder_config.name == CONFIG_ANNOTATIONS
                     else _frame_features())
+        # The reader split is recorded so that training can refuse a build of another split
+        # (e.g. LaSOT "all", which holds the 280 test sequences) when its config asks for
+        # the training split.
         return tfds.core.DatasetInfo(builder=self, features=features, disable_shuffling=True,
-                                     description=f"DMTrack training source {self.SOURCE}")
+                                     description=f"DMTrack training source {self.SOURCE}",
+                                     metadata=tfds.core.MetadataDict(
+                                         reader_split=self._reader_split or ""))
 
     def _split_generators(self, dl_manager):
         root = os.fspath(dl_manager.manual_dir)
@@ -141,9 +146,15 @@ def builder_name(source: str) -> str:
 
 def prepare_tfds(source: str, manual_dir: str, data_dir: str, split: str | None = None,
                  progress: bool = False) -> str:
-    """Build both configs of the source's dataset under `data_dir`; returns its folder."""
+    """Build both configs of the source's dataset under `data_dir`; returns its folder.
+
+    `split` is the reader split (`data_pipelines.datasets`); None means the source's official
+    training split (`datasets.TRAINING_SPLITS`, e.g. LaSOT's 1,120 training sequences). The
+    split is recorded in the dataset's metadata and checked by `load_tfds_source`.
+    """
     if source not in BUILDERS:
         raise ValueError(f"no tfds builder for source {source!r}; expected one of {TFDS_SOURCES}")
+    split = split or datasets.TRAINING_SPLITS.get(source)
     if not os.path.isdir(manual_dir):
         raise FileNotFoundError(f"manual_dir not found: {manual_dir}")
     if not progress:
@@ -160,9 +171,8 @@ def _data_source(data_dir: str, source: str, config: str):
     path = os.path.join(data_dir, builder_name(source), config, VERSION)
     if not os.path.isfile(os.path.join(path, "dataset_info.json")):
         raise FileNotFoundError(
-            f"no prepared tfds dataset at {path}; build it with `python -m "
-            f"data_pipelines.tfds_builders prepare-tfds --source {source} --manual_dir ROOT "
-            f"--data_dir {data_dir}`")
+            f"no prepared tfds dataset at {path}; build it with `dmtrack prepare-tfds "
+            f"--source {source} --manual_dir ROOT --data_dir {data_dir}`")
     return tfds.builder_from_directory(path).as_data_source()["train"]
 
 
@@ -228,8 +238,28 @@ class TfdsFrames:
                                    f"frame {frame_index}")
 
 
-def load_tfds_source(source: str, data_dir: str) -> FrameSource:
-    """A `FrameSource` over a prepared tfds dataset (no TensorFlow, no original files)."""
+def prepared_split(source: str, data_dir: str) -> str:
+    """The reader split a prepared dataset was built from ("" if it was not recorded)."""
+    path = os.path.join(data_dir, builder_name(source), CONFIG_ANNOTATIONS, VERSION)
+    _data_source(data_dir, source, CONFIG_ANNOTATIONS)  # FileNotFoundError naming the command
+    return str(tfds.builder_from_directory(path).info.metadata.get("reader_split", "") or "")
+
+
+def load_tfds_source(source: str, data_dir: str, split: str | None = None) -> FrameSource:
+    """A `FrameSource` over a prepared tfds dataset (no TensorFlow, no original files).
+
+    `split`: the reader split the data config asks for (None: the official training split,
+    `datasets.TRAINING_SPLITS`). Raises ValueError when the dataset was prepared from another
+    split, so a build that holds a benchmark's test sequences never trains by accident.
+    """
+    wanted = split or datasets.TRAINING_SPLITS.get(source) or ""
+    built = prepared_split(source, data_dir)
+    if built != wanted:
+        raise ValueError(
+            f"the tfds dataset {os.path.join(data_dir, builder_name(source))} was prepared "
+            f"from split {built or '(unrecorded)'!r} but sources.{source}.split asks for "
+            f"{wanted!r}: prepare it again with `dmtrack prepare-tfds --source {source} "
+            f"--split {wanted} ...` or set --config.data.sources.{source}.split={built or 'SPLIT'}")
     sequences = read_tfds_sequences(source, data_dir)
     frames = TfdsFrames(source, data_dir, [len(s) for s in sequences])
     step = max(1, len(sequences) // SPOT_CHECKS)

@@ -101,7 +101,11 @@ def write_lasot(
     root: str, videos: Iterable[SyntheticVideo], *, absent_box: str = "zeros", delimiter: str = ","
 ) -> list[str]:
     """`<root>/<class>/<class>-<k>/{groundtruth.txt, full_occlusion.txt, out_of_view.txt,
-    nlp.txt, img/00000001.jpg}`; the flag files are one comma-separated line as in LaSOT."""
+    nlp.txt, img/00000001.jpg}`; the flag files are one comma-separated line as in LaSOT.
+
+    `<root>/training_set.txt` lists every sequence written: a synthetic set has no official
+    split, and the LaSOT reader's training split (the default of training) reads that file.
+    """
     written = []
     per_class: dict[str, int] = {}
     for video in videos:
@@ -127,6 +131,8 @@ def write_lasot(
             f"the striped {video.object_class} that moves among look-alikes\n",
         )
         written.append(sequence_dir)
+    atomic_write_text(os.path.join(root, "training_set.txt"),
+                      "".join(name + "\n" for name in sorted(map(os.path.basename, written))))
     return written
 
 

@@ -18,7 +18,9 @@ def register(subparsers) -> None:
     p.add_argument("--source", required=True, choices=TFDS_SOURCES)
     p.add_argument("--manual_dir", required=True, help="dataset root in its official layout")
     p.add_argument("--data_dir", required=True, help="where the tfds datasets are written")
-    p.add_argument("--split", default=None, help="reader split (e.g. GOT-10k 'train')")
+    p.add_argument("--split", default=None,
+                   help="reader split (default: the official training split, e.g. LaSOT's "
+                        "1,120 training sequences; 'all' for every sequence)")
     p.set_defaults(func=run)
 
 

@@ -186,3 +186,23 @@ def test_multi_worker_loader_matches_in_process(tmp_path):
     for k, batch in enumerate(got):
         assert batches_equal(batch, sampler.sot_batch(k))
     del with_worker
+
+
+def test_tfds_build_of_another_split_is_refused_for_training(tmp_path):
+    """A build holding every sequence (split 'all', which for LaSOT includes the test set)
+    never stands in for the training split the data config asks for by default."""
+    root = str(tmp_path / "lasot")
+    writers.write_dataset(root, "lasot", 2, 4, 5, (48, 64))
+    out = str(tmp_path / "tfds")
+    assert cli.main(["prepare-tfds", "--source", "lasot", "--manual_dir", root,
+                     "--data_dir", out, "--split", "all"]) == 0
+    assert tfds_builders.prepared_split("lasot", out) == "all"
+    with pytest.raises(ValueError, match=r"prepared from split 'all' but sources.lasot.split "
+                                         r"asks for 'train'.*--split train"):
+        tfds_builders.load_tfds_source("lasot", out)
+    assert len(tfds_builders.load_tfds_source("lasot", out, "all").sequences) == 2
+    config = default_data_config("tiny")
+    config.sources.synthetic.weight = config.sources.synthetic.reid_weight = 0.0
+    config.sources.lasot.tfds_dir, config.sources.lasot.weight = out, 1.0
+    with pytest.raises(ValueError, match="prepared from split 'all'"):
+        loader.build_sampler(config, seed=0)
