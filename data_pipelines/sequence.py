@@ -14,7 +14,12 @@ Conventions:
 * `ground_truth` is (N, 4) for N frames, or (1, 4) when the benchmark publishes only the first
   frame's box (GOT-10k test, TrackingNet TEST) while `frame_paths` lists all N frames. A row of
   NaN means the box is unknown (VOT-LT marks absence that way); rows with w <= 0 or h <= 0 are
-  kept as read (the LaSOT toolkit scores them as invalid ground truth).
+  kept as read, whatever `present` says (LaSOT ``1,1,-1,-1``, ``613,731,247,-11``; GOT-10k
+  train ``-1,-1,-1,-1`` on absent frames): the LaSOT toolkit (`utils/calc_seq_err_robust.m`)
+  scores them as invalid ground truth (overlap -1, centre error -1), and the training views
+  below make such a frame `absent` and not `valid`, so it is never a template or search
+  target. Boxes reaching past the image border (negative x or y, x + w beyond the width) are
+  valid as read; the augmentation clips them to the frame.
 * `present` (same length as `ground_truth`) is the dataset's presence label, per dataset:
 
   =============  ============================================================================

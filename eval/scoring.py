@@ -1,8 +1,8 @@
 """Scores a results folder on a benchmark, with the benchmark's own metric and keys.
 
 `BENCHMARKS` names each benchmark's split, result writer and metric family; the sequences come
-from the data layer (`data_pipelines.datasets`), read with the toolkits' view of invalid rows
-(negative sizes kept, to be scored as invalid ground truth). `score_results` returns the scores
+from the data layer (`data_pipelines.datasets`), which keeps invalid rows (negative or zero
+sizes) as read, to be scored as invalid ground truth. `score_results` returns the scores
 (fractions in [0, 1]) and the curves the plots draw.
 """
 
@@ -65,8 +65,7 @@ def read_sequences(name: str, root, split=None, with_frames=False, names=None):
         wanted = set(names)
         names = [s.name for s in datasets.read_oxuva(root, split, with_frames=False)
                  if s.name in wanted]
-    return datasets.read_dataset(name, root, split, with_frames=with_frames, names=names,
-                                 allow_negative_sizes=True)
+    return datasets.read_dataset(name, root, split, with_frames=with_frames, names=names)
 
 
 def scored_locally(name: str, root, split=None) -> bool:

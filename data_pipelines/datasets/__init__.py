@@ -8,6 +8,12 @@ frame naming, split lists, the dataset's quirks); annotation text goes through `
 files through `dmtrack_common.frames`. What a toolkit does with the annotation (which frames
 count, how invalid rows score) stays in `eval`; what sampling skips stays in `data_pipelines`.
 
+One read serves both uses: ground-truth rows are kept as the dataset ships them, including
+rows with a negative or zero size (LaSOT ``1,1,-1,-1``, GOT-10k ``-1,-1,-1,-1``); training
+treats those frames as unusable (`Sequence.valid`) and evaluation scores them as the toolkits
+do. A blank line in the middle of any annotation file is an error naming file and line
+(`parsing.read_lines`).
+
 Readers learn frame counts and paths from the annotation files and the known naming pattern,
 so `with_frames=False` never looks at an image folder (except to count the frames of a
 sequence whose annotation holds only the first box). With `with_frames=True` each frame
@@ -52,8 +58,7 @@ READERS: dict[str, Callable[..., list[Sequence]]] = {
 
 
 def read_dataset(name: str, root, split: str | None = None, *, with_frames: bool = True,
-                 names: Iterable[str] | None = None,
-                 allow_negative_sizes: bool = False) -> list[Sequence]:
+                 names: Iterable[str] | None = None) -> list[Sequence]:
     """The sequences of dataset `name` (a `READERS` key) at `root`.
 
     split: the dataset's split (each reader's docstring; None: every sequence present, except
@@ -62,17 +67,13 @@ def read_dataset(name: str, root, split: str | None = None, *, with_frames: bool
     with_frames: list and check the frame files (False: annotation files only; `frame_paths`
       are then the layout's names, unchecked).
     names: only these sequences, in this order (ValueError for an unknown one).
-    allow_negative_sizes: keep ground-truth rows with w < 0 or h < 0 as read (the evaluation
-      toolkits score them as invalid ground truth); False makes them a ValueError naming
-      file:line, as the training pipeline has always required.
 
     Raises ValueError for an unknown dataset and for an empty result (a wrong root or split
     must not look like an empty dataset); FileNotFoundError for a missing root or file.
     """
     if name not in READERS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(READERS)}")
-    sequences = READERS[name](root, split, with_frames=with_frames, names=names,
-                              allow_negative_sizes=allow_negative_sizes)
+    sequences = READERS[name](root, split, with_frames=with_frames, names=names)
     if not sequences:
         raise ValueError(f"no {name} sequences found under {root}"
                          + (f" (split {split!r})" if split else ""))

@@ -23,12 +23,11 @@ from dmtrack_common.frames import list_frames
 logger = logging.getLogger(__name__)
 
 
-def read_coco(root, split: str | None = None, *, with_frames: bool = True, names=None,
-              allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_coco(root, split: str | None = None, *, with_frames: bool = True,
+              names=None) -> list[Sequence]:
     """COCO images of `split` (e.g. "train2017", the training default `datasets.TRAINING_SPLITS`;
-    every instances_*.json present when None or "all"), restricted to
-    `names` (image file stems) when given. `allow_negative_sizes` is ignored (such boxes are
-    degenerate and skipped)."""
+    every instances_*.json present when None or "all"), restricted to `names` (image file
+    stems) when given. Degenerate boxes (w or h <= 0) are skipped."""
     root = resolve_root(root, "COCO")
     annotation_dir = root / "annotations"
     if split is None or split == "all":

@@ -7,6 +7,11 @@ joined by commas ("train,val"), or None / "all" for every split folder present. 
 publishes only the first frame's box (no label files): its frame count comes from the folder
 and `ground_truth` keeps the single row. `present` = absence.label == 0; `cover` as read.
 Source: the got10k-toolkit's `datasets/got10k.py` layout.
+
+Real train/ files write ``-1,-1,-1,-1`` (or NaN) on the frames absence.label marks absent: the
+row is kept as read and the frame is absent (`present` False; the training view's `valid` is
+False). Boxes that extend past the image border (frequent in train/) are valid as read; the
+augmentation clips them to the frame (`data_pipelines.augment.augment_view`).
 """
 
 from __future__ import annotations
@@ -55,8 +60,8 @@ def read_meta(path: pathlib.Path) -> tuple[str, tuple[int, int] | None]:
     return object_class, size
 
 
-def read_got10k(root, split: str | None = None, *, with_frames: bool = True, names=None,
-                allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_got10k(root, split: str | None = None, *, with_frames: bool = True,
+                names=None) -> list[Sequence]:
     """GOT-10k sequences of `split` (all splits present when None), `names` in that order."""
     root = resolve_root(root, "GOT-10k")
     if split is None or split == "all":
@@ -69,8 +74,7 @@ def read_got10k(root, split: str | None = None, *, with_frames: bool = True, nam
         available = [text for _, text in read_lines(folder / "list.txt")]
         for name in select_names(available, names, "GOT-10k"):
             seq_dir = require_dir(folder / name, f"GOT-10k sequence {name}")
-            gt = read_box_rows(seq_dir / "groundtruth.txt",
-                               allow_negative_sizes=allow_negative_sizes)
+            gt = read_box_rows(seq_dir / "groundtruth.txt")
             absence_path, cover_path = seq_dir / "absence.label", seq_dir / "cover.label"
             cover = None
             if len(gt) > 1 or absence_path.is_file():

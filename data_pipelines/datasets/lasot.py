@@ -10,6 +10,11 @@ count is logged), the training default (`datasets.TRAINING_SPLITS`); "test" --
 (`lasot_test_split`), every one required; any other value -- a text file (absolute, or relative
 to root) listing sequence names, every one required.
 `present` = neither fully occluded nor out of view (the LaSOT toolkit's absence flags).
+
+Real groundtruth.txt files hold rows with a negative or zero size while the flags say present
+(``1,1,-1,-1`` in lion-5 frame 553, ``613,731,247,-11`` in tiger-6 frame 118). They are kept as
+read: the LaSOT toolkit's evaluation (`calc_seq_err_robust.m`, see `eval.ope_metrics`) scores
+them as invalid ground truth, and training sees the frame as unusable (`Sequence.valid`).
 """
 
 from __future__ import annotations
@@ -59,8 +64,8 @@ def _require_all_folders(root: pathlib.Path, selected: list[str], split) -> None
             f"instead, use split 'all' (`dmtrack eval --split all`)")
 
 
-def read_lasot(root, split: str | None = None, *, with_frames: bool = True, names=None,
-               allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_lasot(root, split: str | None = None, *, with_frames: bool = True,
+               names=None) -> list[Sequence]:
     """LaSOT sequences of `split`, restricted to `names` (in that order) when given.
 
     Raises FileNotFoundError for a missing root, sequence folder, annotation file or (with
@@ -83,7 +88,7 @@ def read_lasot(root, split: str | None = None, *, with_frames: bool = True, name
         if not folder.is_dir():
             folder = root / name
         require_dir(folder, f"LaSOT sequence {name}")
-        gt = read_box_rows(folder / "groundtruth.txt", allow_negative_sizes=allow_negative_sizes)
+        gt = read_box_rows(folder / "groundtruth.txt")
         occluded = read_flags(folder / "full_occlusion.txt", len(gt))
         out_of_view = read_flags(folder / "out_of_view.txt", len(gt))
         frames = frame_files(folder / "img", range(1, len(gt) + 1), 8, ".jpg", with_frames)

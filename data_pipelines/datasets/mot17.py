@@ -62,12 +62,13 @@ def _read_tracks(gt_path: pathlib.Path, n: int, min_visibility: float) -> tuple[
 
 
 def read_mot17(root, split: str | None = None, *, with_frames: bool = True, names=None,
-               allow_negative_sizes: bool = False, min_visibility: float = 0.0) -> list[Sequence]:
+               min_visibility: float = 0.0) -> list[Sequence]:
     """MOT17 sequences of `split` (default "train") that have gt/gt.txt, sorted by name.
 
     tracks[id] holds the gt box on frames where the pedestrian is listed with flag 1, class 1
     and visibility > min_visibility (so fully occluded rows, visibility 0, count as absent),
-    NaN elsewhere. Negative sizes are always errors here (`allow_negative_sizes` is ignored).
+    NaN elsewhere. A negative size in gt.txt is an error naming the line (MOT boxes are never
+    negative; zero-size rows are skipped).
     """
     root = resolve_root(root, "MOT17")
     split_dir = require_dir(root / (split or "train"), "MOT split folder")

@@ -67,8 +67,8 @@ def _targets(folder: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
     return targets
 
 
-def read_otb(root, split: str | None = None, *, with_frames: bool = True, names=None,
-             allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_otb(root, split: str | None = None, *, with_frames: bool = True,
+             names=None) -> list[Sequence]:
     """OTB targets in folder order, or `names` in that order (ValueError for unknown ones)."""
     root = resolve_root(root, "OTB")
     targets = [(name, folder, gt_path)
@@ -86,7 +86,7 @@ def read_otb(root, split: str | None = None, *, with_frames: bool = True, names=
     for name, folder, gt_path in targets:
         omit = OTB_INIT_OMIT.get(folder.name, 0)
         first, last = OTB_FRAME_RANGES.get(folder.name, (1, None))
-        gt = read_box_rows(gt_path, allow_negative_sizes=allow_negative_sizes)
+        gt = read_box_rows(gt_path)
         if last is not None:
             gt = gt[: last - first + 1]  # rows past the toolkit's endFrame are not scored
         gt = gt[omit:]

@@ -35,17 +35,26 @@ def parse_present(token: str, where: str) -> bool:
 
 
 def _csv_rows(path: pathlib.Path):
-    """(line number, stripped cells) of the non-empty CSV rows; FileNotFoundError if missing."""
+    """(line number, stripped cells) of the CSV rows; FileNotFoundError if missing.
+
+    Blank lines follow `parsing.read_lines`: trailing ones end the file, one in the middle is
+    a ValueError naming file and line."""
     if not path.is_file():
         raise FileNotFoundError(f"missing OxUvA file {path}")
     with open(path, newline="", encoding="utf-8") as f:
-        for line_number, row in enumerate(csv.reader(f), start=1):
-            if row and any(cell.strip() for cell in row):
-                yield line_number, [cell.strip() for cell in row]
+        rows = [(reader.line_num, [cell.strip() for cell in row])
+                for reader in [csv.reader(f)] for row in reader]
+    while rows and not any(rows[-1][1]):
+        rows.pop()
+    for line_number, row in rows:
+        if not any(row):
+            raise ValueError(f"{path}:{line_number}: blank line (every line up to the last "
+                             f"one must hold an entry)")
+        yield line_number, row
 
 
-def read_oxuva(root, split: str | None = None, *, with_frames: bool = True, names=None,
-               allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_oxuva(root, split: str | None = None, *, with_frames: bool = True,
+               names=None) -> list[Sequence]:
     """One `Sequence` per task of `split` (default "dev"), `names` (``<video>_<object>``) in that
     order. With frames: the image files of the video from init_frame to last_frame (the first
     must be init_frame); without: every number of that range, unchecked.

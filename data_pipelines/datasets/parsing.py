@@ -1,13 +1,29 @@
 """The one parser of annotation text, and the small helpers every dataset reader shares.
 
 Numbers are separated by commas, tabs, semicolons or spaces, in any mix (OTB mixes them,
-TrackingNet files are sometimes tab-delimited); empty lines are skipped. Every error names the
-file and the 1-based line, and quotes the offending value or line. Evaluation reads its result
-files with the same parser (`eval.result_files`).
+TrackingNet files are sometimes tab-delimited). Every error names the file and the 1-based
+line, and quotes the offending value or line. Evaluation reads its result files with the same
+parser (`eval.result_files`).
+
+Lines (`read_lines`, used for every text annotation file: groundtruth, absence/cover labels,
+full_occlusion/out_of_view, VOT region and `sequence` files, TrackingNet, OTB, TLP, MOT gt.txt,
+list.txt and split lists): a line is what lies between two newlines, so the final newline does
+not end an extra (empty) line. A blank or whitespace-only line in the middle of a file is a
+ValueError ``"<file>:<line>: blank line"`` -- skipping it would shift every following row onto
+the wrong frame and surface later as a count mismatch blamed on another file (the VOT toolkit's
+`vot/region/io.py` `read_trajectory` also fails on one: `parse_region` indexes ``string[0]``).
+Blank lines at the very end of a file are taken as the end of the file and ignored (real
+downloads sometimes end with an extra empty line).
+
+Invalid boxes are not a reading concern: rows with w <= 0 or h <= 0 (LaSOT's ``1,1,-1,-1``,
+GOT-10k train's ``-1,-1,-1,-1`` on absent frames) are kept as read, for training and for
+evaluation alike. `data_pipelines.sequence.Sequence` makes them unusable for training, and the
+toolkits in `eval` score them as invalid ground truth.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 import re
@@ -21,16 +37,25 @@ _SEPARATORS = re.compile(r"[,\t; ]+")
 
 
 def read_lines(path: str | os.PathLike) -> list[tuple[int, str]]:
-    """(1-based line number, stripped text) of every non-empty line of a text file.
+    """(1-based line number, stripped text) of every line of a text file, up to the last
+    non-blank one.
 
-    Raises FileNotFoundError naming the path when it is not a file.
+    Raises FileNotFoundError naming the path when it is not a file, and ValueError
+    ``"<path>:<line>: blank line ..."`` for a blank line before the last non-blank one
+    (trailing blank lines are the end of the file; see the module docstring).
     """
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"annotation file not found: {path}")
     with open(path, encoding="utf-8") as stream:
-        return [(number, line.strip()) for number, line in enumerate(stream, start=1)
-                if line.strip()]
+        lines = [(number, line.strip()) for number, line in enumerate(stream, start=1)]
+    while lines and not lines[-1][1]:
+        lines.pop()  # trailing blank lines: the end of the file
+    for number, text in lines:
+        if not text:
+            raise ValueError(f"{path}:{number}: blank line (every line up to the last one "
+                             f"must hold an entry)")
+    return lines
 
 
 def parse_numbers(path, line_number: int, text: str, expected: int | None = None, *,
@@ -81,19 +106,54 @@ def read_number_rows(path, columns: int | tuple[int, ...] | None = 4, *,
     return np.asarray(rows, dtype=np.float64)
 
 
-def read_box_rows(path, *, allow_negative_sizes: bool = False) -> np.ndarray:
-    """(N, 4) float64 raw x, y, w, h rows, NaN kept (a NaN row: box unknown/absent).
-
-    A negative width or height is a ValueError ``"<path>:<line>: negative box size ..."``
-    unless `allow_negative_sizes` (the evaluation toolkits score such rows as invalid ground
-    truth); infinity is always an error.
+def read_box_rows(path) -> np.ndarray:
+    """(N, 4) float64 raw x, y, w, h rows, kept as read: NaN rows (box unknown/absent) and
+    rows with w <= 0 or h <= 0 (invalid ground truth; see the module docstring) included.
+    Infinity is an error (file:line). One behaviour for training and evaluation: what a
+    row means is decided by `Sequence` (training views) and the toolkit scorers.
     """
+    rows = [parse_numbers(path, number, text, 4) for number, text in read_lines(path)]
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def region_to_box(values: list[float], where: str) -> list[float]:
+    """x, y, w, h of one VOT region line, as the VOT toolkit reads it (`vot/region/io.py`
+    `parse_region`, `vot/region/shapes.py` `Rectangle.convert`):
+
+    * one value -- a special region (0 unknown/absent, 1 initialisation, 2 failure): empty,
+      so NaN (absent);
+    * four values -- a rectangle x, y, w, h, as is;
+    * an even number >= 6 -- a polygon x1, y1, x2, y2, ...: its axis-aligned bounding box
+      ``min(x), min(y), max(x) - min(x), max(y) - min(y)`` (no +1);
+    * any NaN among 4 or more values -- special region 0 (absent): NaN.
+
+    Anything else (2 values, a point; an odd count; an ``m...`` mask line, which fails to parse
+    as numbers before reaching here) is a ValueError naming `where`.
+    """
+    count = len(values)
+    if count == 1:
+        return [math.nan] * 4
+    if count >= 4 and count % 2 == 0:
+        if any(math.isnan(v) for v in values):
+            return [math.nan] * 4
+        if count == 4:
+            return list(values)
+        xs, ys = values[0::2], values[1::2]
+        return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    raise ValueError(f"{where}: expected 1 value (special region), 4 (rectangle) or an even "
+                     f"number >= 6 (polygon), got {count}")
+
+
+def read_region_rows(path) -> np.ndarray:
+    """(N, 4) float64 x, y, w, h of a VOT region file (groundtruth.txt), one region per line
+    converted by `region_to_box`; rectangles, polygons and one-value lines may be mixed.
+    ValueError (file:line) for a bad value, a blank line or an unsupported region."""
     rows = []
     for number, text in read_lines(path):
-        x, y, w, h = parse_numbers(path, number, text, 4)
-        if not allow_negative_sizes and (w < 0 or h < 0):
-            raise ValueError(f"{path}:{number}: negative box size w={w:g}, h={h:g}")
-        rows.append((x, y, w, h))
+        values = parse_numbers(path, number, text, None)
+        rows.append(region_to_box(values, f"{path}:{number} (line {text!r})"))
     if not rows:
         raise ValueError(f"{path}: no rows")
     return np.asarray(rows, dtype=np.float64)
@@ -119,7 +179,8 @@ def read_flags(path, expected: int, allowed: range = range(0, 2)) -> np.ndarray:
 
 
 def read_key_values(path, separator: str = "=") -> dict[str, str]:
-    """``key<separator>value`` lines (VOT's `sequence` file); other lines are ignored."""
+    """``key<separator>value`` lines (VOT's `sequence` file); other non-blank lines are
+    ignored (a blank line in the middle is an error, as everywhere)."""
     result = {}
     for _, text in read_lines(path):
         if separator in text:

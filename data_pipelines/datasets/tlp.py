@@ -15,12 +15,9 @@ from data_pipelines.sequence import Sequence
 from dmtrack_common.frames import list_frames
 
 
-def read_tlp(root, split: str | None = None, *, with_frames: bool = True, names=None,
-             allow_negative_sizes: bool = False) -> list[Sequence]:
-    """TLP sequences sorted by name, or `names` in that order.
-
-    `allow_negative_sizes` is accepted for the registry's uniform signature; rows are kept as
-    read (only the evaluation toolkits read this dataset)."""
+def read_tlp(root, split: str | None = None, *, with_frames: bool = True,
+             names=None) -> list[Sequence]:
+    """TLP sequences sorted by name, or `names` in that order; rows are kept as read."""
     root = resolve_root(root, "TLP")
     available = sorted(p.name for p in root.iterdir() if (p / "groundtruth_rect.txt").is_file())
     if not available:

@@ -6,7 +6,8 @@ comma or tab separated), frames `<root>/<chunk>/frames/<video>/<i>.jpg` numbered
 chunk present, or chunk names joined by commas ("TRAIN_0,TRAIN_1"). The TEST
 chunk's annotation holds only the first box: its frame count comes from the frame folder.
 TrackingNet has no absence labels, so `present` is all True (a NaN or zero-size row still makes
-the training view `absent`).
+the training view `absent`). A negative x or y (the box starts left of / above the image) is
+a valid box, usable for training (the augmentation clips it to the frame).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from data_pipelines.sequence import Sequence
 _CHUNK = re.compile(r"TRAIN_\d+|TEST")
 
 
-def read_trackingnet(root, split: str | None = None, *, with_frames: bool = True, names=None,
-                     allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_trackingnet(root, split: str | None = None, *, with_frames: bool = True,
+                     names=None) -> list[Sequence]:
     """TrackingNet sequences of the chunks in `split`, `names` (per chunk) in that order."""
     root = resolve_root(root, "TrackingNet")
     if split is None or split in ("all", "TRAIN"):
@@ -39,7 +40,7 @@ def read_trackingnet(root, split: str | None = None, *, with_frames: bool = True
         if not available:
             raise FileNotFoundError(f"no TrackingNet annotations in {anno_dir}")
         for name in select_names(available, names, "TrackingNet"):
-            gt = read_box_rows(anno_dir / f"{name}.txt", allow_negative_sizes=allow_negative_sizes)
+            gt = read_box_rows(anno_dir / f"{name}.txt")
             frame_dir = root / chunk / "frames" / name
             n = len(gt) if len(gt) > 1 else max(1, frames_in_folder(frame_dir))
             frames = frame_files(frame_dir, range(n), 0, ".jpg", with_frames)

@@ -1,7 +1,19 @@
 """VOT long-term (VOT-LT2018/2019/2020 layouts): `<root>/list.txt`, per sequence a `sequence` file
-(key=value: channels.color=color/%08d.jpg, width, height) and groundtruth.txt with one box per
-frame -- x,y,w,h or an 8-value polygon (converted to its bounding box) -- and a `nan` row when
-the target is absent. `present` = the row is not NaN. `split` is ignored.
+(key=value: channels.color=color/%08d.jpg, width, height) and groundtruth.txt with one region
+per frame, read as the VOT toolkit reads region files (`vot/region/io.py` `parse_region`,
+`read_trajectory`; conversion in `vot/region/shapes.py` `Rectangle.convert`), one line per frame
+and the kinds mixed freely within a file:
+
+* a one-value line (``0``, as the toolkit writes a special region for a frame without the
+  target) -- an empty region: absent, a NaN row;
+* ``x,y,w,h`` -- a rectangle, as is;
+* ``x1,y1,x2,y2,...`` (8 values, or any even count >= 6) -- a polygon: its axis-aligned
+  bounding box ``min(x), min(y), max(x) - min(x), max(y) - min(y)`` (min/max of the points,
+  no +1);
+* a row with a NaN (``nan,nan,nan,nan``) -- the toolkit's special region 0: absent, NaN.
+
+`present` = the row is not NaN (the toolkit's VOT-LT recall counts the frames whose ground
+truth is not a special region). `split` is ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ import pathlib
 import numpy as np
 
 from data_pipelines.datasets.parsing import (frame_files, read_key_values, read_lines,
-                                             read_number_rows, require_dir, resolve_root,
+                                             read_region_rows, require_dir, resolve_root,
                                              select_names)
 from data_pipelines.sequence import Sequence
 
@@ -24,13 +36,11 @@ def _frame_pattern(seq_dir: pathlib.Path, meta: dict) -> tuple[pathlib.Path, int
     return seq_dir / pattern.parent, digits, pattern.suffix or ".jpg"
 
 
-def read_votlt(root, split: str | None = None, *, with_frames: bool = True, names=None,
-               allow_negative_sizes: bool = False) -> list[Sequence]:
+def read_votlt(root, split: str | None = None, *, with_frames: bool = True,
+               names=None) -> list[Sequence]:
     """VOT-LT sequences of list.txt (or every folder with a groundtruth.txt), `names` in that
-    order. ValueError when the target is absent in frame 1 (there is nothing to start from).
-
-    `allow_negative_sizes` is accepted for the registry's uniform signature; rows are kept as
-    read (only the evaluation toolkits read this dataset)."""
+    order. ValueError when the target is absent in frame 1 (there is nothing to start from),
+    and (file:line) for a region line of another kind (see the module docstring)."""
     root = resolve_root(root, "VOT-LT")
     listing = root / "list.txt"
     if listing.is_file():
@@ -41,11 +51,7 @@ def read_votlt(root, split: str | None = None, *, with_frames: bool = True, name
     for name in select_names(available, names, "VOT-LT"):
         seq_dir = require_dir(root / name, f"VOT-LT sequence {name}")
         meta = read_key_values(seq_dir / "sequence") if (seq_dir / "sequence").is_file() else {}
-        rows = read_number_rows(seq_dir / "groundtruth.txt", columns=(4, 8))
-        if rows.shape[1] == 8:
-            xs, ys = rows[:, 0::2], rows[:, 1::2]
-            rows = np.stack([xs.min(1), ys.min(1), xs.max(1) - xs.min(1),
-                             ys.max(1) - ys.min(1)], axis=1)
+        rows = read_region_rows(seq_dir / "groundtruth.txt")
         present = ~np.isnan(rows).any(axis=1)
         if not present[0]:
             raise ValueError(f"VOT-LT {name}: the target is absent in frame 1 "

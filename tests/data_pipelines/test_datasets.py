@@ -158,7 +158,11 @@ def _lasot_copy(written, tmp_path):
     [
         ("1,2,abc,4", r"groundtruth\.txt:3: 'abc' is not a number"),
         ("1,2,3", r"groundtruth\.txt:3: expected 4 values, got 3"),
-        ("1,2,-3,4", r"groundtruth\.txt:3: negative box size w=-3"),
+        # Issue 16 reversed the negative-size case: `1,2,-3,4` now reads (an invalid row, see
+        # test_negative_sizes_are_unusable_for_training_and_score_as_invalid_for_evaluation);
+        # a blank or whitespace-only line in the middle is the error instead.
+        ("", r"groundtruth\.txt:3: blank line"),
+        (" \t ", r"groundtruth\.txt:3: blank line"),
         ("1,2,inf,4", r"groundtruth\.txt:3: infinite"),
     ],
 )
@@ -331,9 +335,10 @@ def test_names_select_and_order_sequences(written):
         datasets.read_dataset("lasot", root, with_frames=False, names=["nope-1"])
 
 
-def test_negative_sizes_error_for_training_and_score_as_invalid_for_evaluation(tmp_path):
-    """Kept as before the merge: the training read rejects a negative size (file:line), the
-    benchmark read keeps the row and the LaSOT toolkit scores it as invalid ground truth."""
+def test_negative_sizes_are_unusable_for_training_and_score_as_invalid_for_evaluation(tmp_path):
+    """Reversed by issue 16 (this test used to assert that the training read raises "negative
+    box size"): one read for both uses keeps the row, training sees the frame as unusable and
+    the LaSOT toolkit scores it as invalid ground truth."""
     from eval import ope_metrics, scoring
 
     root = tmp_path / "lasot"
@@ -341,8 +346,8 @@ def test_negative_sizes_error_for_training_and_score_as_invalid_for_evaluation(t
     for flags in ("full_occlusion.txt", "out_of_view.txt"):
         (root / "cat" / "cat-1" / flags).write_text("0,0,0\n")
     (root / "testing_set.txt").write_text("cat-1\n")
-    with pytest.raises(ValueError, match=r"groundtruth\.txt:2: negative box size w=-3, h=4"):
-        datasets.read_dataset("lasot", root, with_frames=False)
+    (training,) = datasets.read_dataset("lasot", root, with_frames=False)
+    np.testing.assert_array_equal(training.valid, [True, False, True])
     (sequence,) = scoring.read_sequences("lasot", root)
     np.testing.assert_array_equal(sequence.ground_truth[1], [1, 2, -3, 4])
     np.testing.assert_array_equal(sequence.present, [True] * 3)
