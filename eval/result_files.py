@@ -25,7 +25,7 @@ from typing import Iterable
 import numpy as np
 
 from data_pipelines.datasets.oxuva import parse_present
-from data_pipelines.datasets.parsing import read_number_rows
+from data_pipelines.datasets.parsing import read_number_rows, read_region_rows
 from dmtrack_common.fileio import write_text_atomic  # noqa: F401  (used and re-exported)
 
 def _box_rows(boxes: np.ndarray) -> str:
@@ -187,27 +187,6 @@ def write_votlt_result(results_dir, name: str, boxes: np.ndarray, confidences: n
     return path
 
 
-def _parse_votlt_boxes(path: pathlib.Path) -> np.ndarray:
-    rows = []
-    for line_number, line in enumerate(path.read_text().splitlines(), start=1):
-        parts = [p for p in line.replace("\t", ",").split(",") if p.strip()]
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"{path}:{line_number}: not a number in {line!r}") from None
-        if len(values) == 1:  # a special code (1 = initialisation): no box
-            rows.append([np.nan] * 4)
-        elif len(values) == 4:
-            rows.append(values)
-        elif len(values) == 8:
-            xs, ys = values[0::2], values[1::2]
-            rows.append([min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)])
-        else:
-            raise ValueError(f"{path}:{line_number}: expected 1, 4 or 8 values, got "
-                             f"{len(values)} ({line!r})")
-    return np.asarray(rows, np.float64).reshape(-1, 4)
-
-
 def read_votlt_result(results_dir, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(boxes (N, 4) with a NaN row for frame 1, confidences (N,) with NaN for frame 1)."""
     for base in (pathlib.Path(results_dir), pathlib.Path(results_dir) / "longterm"):
@@ -217,7 +196,7 @@ def read_votlt_result(results_dir, name: str) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise FileNotFoundError(f"no result file for sequence {name}: "
                                 f"{votlt_result_path(results_dir, name)}")
-    boxes = _parse_votlt_boxes(path)
+    boxes = read_region_rows(path)  # the one VOT region reader (special code 1: NaN row)
     conf_path = path.parent / f"{name}_001_confidence.value"
     if not conf_path.is_file():
         raise FileNotFoundError(f"missing confidence file {conf_path}")
