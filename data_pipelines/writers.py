@@ -98,13 +98,16 @@ def _cut_by_image(video: SyntheticVideo) -> np.ndarray:
 
 
 def write_lasot(
-    root: str, videos: Iterable[SyntheticVideo], *, absent_box: str = "zeros", delimiter: str = ","
+    root: str, videos: Iterable[SyntheticVideo], *, absent_box: str = "zeros", delimiter: str = ",",
+    training_set: bool = False,
 ) -> list[str]:
     """`<root>/<class>/<class>-<k>/{groundtruth.txt, full_occlusion.txt, out_of_view.txt,
     nlp.txt, img/00000001.jpg}`; the flag files are one comma-separated line as in LaSOT.
 
-    `<root>/training_set.txt` lists every sequence written: a synthetic set has no official
-    split, and the LaSOT reader's training split (the default of training) reads that file.
+    With `training_set`, `<root>/training_set.txt` lists every sequence written (sorted): a
+    synthetic set has no official split, and the LaSOT reader's training split (training's
+    default) reads that file where it exists; without it, training looks for the official
+    LaSOT training names, which a synthetic set does not have.
     """
     written = []
     per_class: dict[str, int] = {}
@@ -131,8 +134,9 @@ def write_lasot(
             f"the striped {video.object_class} that moves among look-alikes\n",
         )
         written.append(sequence_dir)
-    atomic_write_text(os.path.join(root, "training_set.txt"),
-                      "".join(name + "\n" for name in sorted(map(os.path.basename, written))))
+    if training_set:
+        atomic_write_text(os.path.join(root, "training_set.txt"),
+                          "".join(name + "\n" for name in sorted(map(os.path.basename, written))))
     return written
 
 

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.format in ("lasot", "got10k", "trackingnet"):
         options["absent_box"] = args.absent_box
+    if args.format == "lasot":  # training's default split reads this list (no official names)
+        options["training_set"] = True
     written = writers.write_dataset(
         args.out,
         args.format,

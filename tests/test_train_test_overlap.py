@@ -30,9 +30,6 @@ def lasot_root(tmp_path_factory, videos):
     root = tmp_path_factory.mktemp("lasot")
     writers.write_lasot(str(root), [dataclasses.replace(v, object_class="airplane")
                                     for v in videos])
-    # The writer lists its synthetic sequences as a training set; this root stands for a real
-    # download, whose training split is the official list.
-    (root / "training_set.txt").unlink()
     return root
 
 

@@ -75,8 +75,13 @@ def read_dataset(name: str, root, split: str | None = None, *, with_frames: bool
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(READERS)}")
     sequences = READERS[name](root, split, with_frames=with_frames, names=names)
     if not sequences:
+        hint = ""
+        if name == "lasot" and split == "train":
+            hint = (": none of the 1,120 official LaSOT training sequences is there and the "
+                    "root has no training_set.txt; for other data in the LaSOT layout set "
+                    "--config.data.sources.lasot.split=all")
         raise ValueError(f"no {name} sequences found under {root}"
-                         + (f" (split {split!r})" if split else ""))
+                         + (f" (split {split!r})" if split else "") + hint)
     return sequences
 
 

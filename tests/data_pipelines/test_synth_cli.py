@@ -24,6 +24,9 @@ def test_documented_command_writes_a_readable_lasot_dataset(tmp_path):
         np.testing.assert_array_equal(sequence.boxes, video.boxes[:, 0])
         np.testing.assert_array_equal(sequence.absent, video.target_absent)
         assert video.frames.shape[1:3] == (160, 224)
+    # Training's default LaSOT split reads the set's own training_set.txt (no official names).
+    assert [s.name for s in datasets.read_dataset("lasot", str(out), split="train")] == \
+        sorted(by_name)
 
 
 def test_same_seed_gives_identical_files(tmp_path):

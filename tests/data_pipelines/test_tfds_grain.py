@@ -29,7 +29,8 @@ def written(tmp_path_factory):
     paths["tfds"] = str(root / "tfds")
     for seed, source in enumerate(tfds_builders.TFDS_SOURCES):
         frames = 40 if source == "lasot" else 8  # LaSOT: long enough for absent frames
-        writers.write_dataset(paths[source], source, 2, frames, seed, (64, 80))
+        options = {"training_set": True} if source == "lasot" else {}  # its own training list
+        writers.write_dataset(paths[source], source, 2, frames, seed, (64, 80), **options)
         tfds_builders.prepare_tfds(source, paths[source], paths["tfds"])
     return paths
 
@@ -78,7 +79,7 @@ def test_sampler_over_tfds_equals_sampler_over_files(written):
 
 def test_prepare_command_line(tmp_path, capsys):
     root = str(tmp_path / "lasot")
-    writers.write_dataset(root, "lasot", 1, 4, 3, (48, 64))
+    writers.write_dataset(root, "lasot", 1, 4, 3, (48, 64), training_set=True)
     out = str(tmp_path / "out")
     assert cli.main(["prepare-tfds", "--source", "lasot", "--manual_dir", root,
                      "--data_dir", out]) == 0

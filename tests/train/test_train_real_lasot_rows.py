@@ -3,7 +3,7 @@
 Issue 16: a full LaSOT download has rows like ``1,1,-1,-1`` (lion-5 frame 553) while the
 absence flags say present; the training read used to raise "negative box size" so `dmtrack
 train` stopped before step 1. Now the frame is unusable for training (never a template or
-search frame) and training runs. The sequence is named ``airplane-1`` (a LaSOT training
+search frame) and training runs. The sequence is named ``airplane-2`` (a LaSOT training
 sequence, not one of the 280 test sequences) so the test holds when training on `lasot`
 excludes the test split.
 """
@@ -26,9 +26,9 @@ IMAGE_HW = (96, 128)
 
 
 def _write_lasot_root(root: pathlib.Path) -> pathlib.Path:
-    """airplane/airplane-1: a textured rectangle moving over noise, 8 frames of 96x128."""
+    """airplane/airplane-2: a textured rectangle moving over noise, 8 frames of 96x128."""
     rng = np.random.default_rng(0)
-    folder = root / "airplane" / "airplane-1"
+    folder = root / "airplane" / "airplane-2"
     patch = rng.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
     rows = []
     for k in range(FRAMES):
