@@ -165,8 +165,9 @@ class BatchedTracker(_FromConfig):
             {"tracker": tracker_config})
         self.input_hw = tuple(int(v) for v in input_hw)
         self.last_candidates = None
-        # One entry per canvas size of the batch: (sequence indices, their kernels).
-        self._groups: list[tuple[np.ndarray, Any]] = []
+        # One entry per canvas size of the batch: (sequence indices, their kernels, the
+        # canvas shape (Hc, Wc, 3)).
+        self._groups: list[tuple[np.ndarray, Any, tuple]] = []
         self._association: BatchedAssociator | None = None
         self._first_boxes_xyxy: np.ndarray | None = None
         self._first_embeddings: np.ndarray | None = None
@@ -192,7 +193,7 @@ class BatchedTracker(_FromConfig):
     @property
     def canvas_groups(self) -> list[np.ndarray]:
         """The sequence indices sharing one canvas size, one array per size (initialize's)."""
-        return [indices.copy() for indices, _ in self._groups]
+        return [indices.copy() for indices, _, _ in self._groups]
 
     # ------------------------------------------------------------------ tracking
     def _prepare(self, frames):
@@ -249,7 +250,7 @@ class BatchedTracker(_FromConfig):
             if embeddings.shape[1] == 0:
                 embeddings = np.zeros((len(frames), group_embeddings.shape[1]), np.float32)
             embeddings[indices] = group_embeddings
-            groups.append((indices, kernels))
+            groups.append((indices, kernels, batch.shape[1:]))
         self._groups = groups
         self._first_boxes_xyxy, self._first_embeddings = boxes_xyxy, embeddings
         self._association = self.new_association()
@@ -271,8 +272,7 @@ class BatchedTracker(_FromConfig):
             raise RuntimeError("call initialize() before track()")
         canvases, scales, resized = self._prepare(frames)
         candidates: list[Candidates | None] = [None] * len(frames)
-        for indices, kernels in self._groups:
-            shape = canvases[indices[0]].shape
+        for indices, kernels, shape in self._groups:
             for b in indices:
                 if canvases[b].shape != shape:
                     raise ValueError(
