@@ -5,8 +5,10 @@
 
 One sequence, one frame at a time, as `dmtrack track` runs it: JPEG-encoded frames of
 --source-size (default 720x1280, a typical video) are decoded (cv2.imdecode + BGR->RGB),
-resized keeping aspect ratio into the --input-size canvas (default the paper's 512x736, H x W)
-and tracked ('reid' association). Random weights: the network's cost does not depend on them;
+resized keeping aspect ratio by the config's `resize_rule` to fit --input-size (default the
+paper's 512x736, H x W), padded by its `canvas` rule (default: to multiples of 32, so a 720x1280
+frame runs on a 416x736 canvas; --canvas fixed for the 512x736 canvas of every frame) and
+tracked ('reid' association). Random weights: the network's cost does not depend on them;
 the association's does (it grows with the candidate count, reported as `candidates`).
 
 Two passes over the same frames after a compile pass:
@@ -77,6 +79,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=10, help="timed frames per pass")
     parser.add_argument("--input-size", default="512,736", help="H,W canvas (paper: 512,736)")
     parser.add_argument("--source-size", default="720,1280", help="H,W of the video frames")
+    parser.add_argument("--canvas", default="", choices=("", "pad", "fixed"),
+                        help="config.tracker.canvas (fixed also sets resize_rule=fit); "
+                        "default: the config's")
     parser.add_argument("--score-floor", type=float, default=0.0,
                         help="candidate_min_score and detection_min_score: random weights score "
                         "every location ~0.01, under the defaults (0.05, 0.1) no candidate "
@@ -89,6 +94,10 @@ def main() -> None:
     config = benchlib.load_config(args.config)
     config.model.conv_algorithm = args.conv_algorithm
     tracker_overrides = {"input_size": input_hw}
+    if args.canvas:
+        tracker_overrides["canvas"] = args.canvas
+        if args.canvas == "fixed":
+            tracker_overrides["resize_rule"] = "fit"
     if args.score_floor >= 0:
         tracker_overrides.update(candidate_min_score=args.score_floor,
                                  detection_min_score=args.score_floor)
@@ -114,9 +123,12 @@ def main() -> None:
         t0 = time.perf_counter()
         frame = decode(data)
         t1 = time.perf_counter()
-        canvas, scale = preprocess_frame(frame, input_hw)
+        tc = tracker.tracker_config
+        canvas, scale, resized = preprocess_frame(frame, input_hw, resize_rule=tc.resize_rule,
+                                                  canvas=tc.canvas,
+                                                  multiple=tc.canvas_multiple)
         t2 = time.perf_counter()
-        found = tracker.network.detect(canvas[None], tracker.kernels)
+        found = tracker.network.detect(canvas[None], tracker.kernels, [resized])
         t3 = time.perf_counter()
         keep = found.valid[0]
         candidates = Candidates(found.boxes[0][keep] / scale, found.scores[0][keep],
@@ -141,6 +153,7 @@ def main() -> None:
     split_total = sum(s["median_s"] for s in split.values())
     result = {
         "config": args.config, "input_hw": input_hw, "source_hw": source_hw,
+        "canvas_hw": list(tracker.network.compiled_sizes[0][2:]),
         "conv_algorithm": args.conv_algorithm,
         "frames": args.frames, "score_floor": args.score_floor,
         "loadavg_start_end": [load_start, load_end],

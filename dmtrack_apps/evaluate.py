@@ -64,7 +64,8 @@ def run(args) -> int:
                                         if args.present_threshold is not None else
                                         float(absent_confidence))
         summary = runner.run_benchmark(sequences, lambda: tracker, own_dir, writer,
-                                       batch_size=args.batch_size)
+                                       batch_size=args.batch_size,
+                                       frame_stride=args.frame_stride)
         print(f"tracked {len(summary.tracked)} sequences, {len(summary.skipped)} already done "
               f"-> {own_dir}")
         if not scoring.scored_locally(args.benchmark, args.root, args.split):
@@ -78,7 +79,8 @@ def run(args) -> int:
     results: dict[str, dict] = {}
     for d in results_dirs:
         results[_label(d, set(results))] = scoring.score_results(
-            args.benchmark, args.root, d, args.split, args.toolkit, names)
+            args.benchmark, args.root, d, args.split, args.toolkit, names,
+            frame_stride=args.frame_stride)
     print(format_table(args.benchmark, results))
     if args.json:
         scores = {label: r["scores"] for label, r in results.items()}
@@ -111,6 +113,10 @@ def register(subparsers) -> None:
                         help="OPE conventions: lasot (MATLAB toolkit, default), got10k, "
                              "trackingnet")
     parser.add_argument("--sequences", default=None, help="comma-separated subset of names")
+    parser.add_argument("--frame-stride", type=int, default=1,
+                        help="track (with --checkpoint) and score only frames 1, 1+k, 1+2k, ... "
+                             "(OPE benchmarks); the released DMTrack LaSOT protocol is 10. "
+                             "Default 1: every frame, the benchmarks' own protocol")
     parser.add_argument("--present-threshold", type=float, default=None,
                         help="OxUvA: confidence from which the target is reported present")
     parser.add_argument("--json", default=None, help="write the scores here")

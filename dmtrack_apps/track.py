@@ -1,6 +1,7 @@
 """`dmtrack track VIDEO_OR_FRAME_DIR --box x,y,w,h --checkpoint C --out results.txt`.
 
-Writes one `x,y,w,h,confidence` row per frame (frame 1 is the given box with confidence 1),
+Writes one `x,y,w,h,confidence` row per frame, 3 decimals (frame 1 is the given box with
+confidence 1; w = x2 - x1 + 1 under the released `box_convention='pixel_inclusive'`),
 atomically; optionally an annotated video with the target box and confidence in green and the
 distractor tracklets in red.
 """
@@ -41,7 +42,7 @@ def draw_frame(frame_rgb, box, confidence, distractors, absent_threshold) -> np.
 
 
 def write_rows_atomic(path: pathlib.Path, rows) -> None:
-    lines = [",".join(f"{v:.2f}" for v in box) + f",{confidence:.4f}\n" for box, confidence in rows]
+    lines = [",".join(f"{v:.3f}" for v in box) + f",{confidence:.4f}\n" for box, confidence in rows]
     write_text_atomic(path, "".join(lines))
 
 

@@ -121,7 +121,27 @@ def shard(sequences: list[Sequence], process_index: int | None, process_count: i
     return sequences[process_index::process_count]
 
 
-def track_sequence(tracker: SingleTracker, sequence: Sequence) -> TrackOutput:
+def _hold_untracked(output: TrackOutput, frame_stride: int) -> TrackOutput:
+    """Frames between two tracked ones repeat the box and confidence of the last tracked."""
+    if frame_stride > 1:
+        tracked = np.arange(len(output.boxes)) // frame_stride * frame_stride
+        output.boxes[:] = output.boxes[tracked]
+        output.confidences[:] = output.confidences[tracked]
+    return output
+
+
+def check_frame_stride(frame_stride: int) -> int:
+    if int(frame_stride) != frame_stride or frame_stride < 1:
+        raise ValueError(f"frame stride must be a whole number >= 1, got {frame_stride}")
+    return int(frame_stride)
+
+
+def track_sequence(tracker: SingleTracker, sequence: Sequence,
+                   frame_stride: int = 1) -> TrackOutput:
+    """Tracks one sequence; with `frame_stride` k > 1 only frames 1, 1 + k, 1 + 2k, ... are
+    given to the tracker (the released DMTrack evaluation, issue 17 fact 12, k = 10) and the
+    frames between repeat the last tracked row, so the file keeps one row per frame."""
+    frame_stride = check_frame_stride(frame_stride)
     if not sequence.frame_paths:
         raise ValueError(f"sequence {sequence.name} has no frames to track (read with frames)")
     n = len(sequence.frame_paths)
@@ -131,17 +151,22 @@ def track_sequence(tracker: SingleTracker, sequence: Sequence) -> TrackOutput:
     boxes[0] = initial_box(sequence, first)
     tracker.initialize(first, boxes[0])
     times[0] = time.perf_counter() - start
-    for i, path in enumerate(sequence.frame_paths[1:], start=1):
-        frame = load_frame(path)
+    for i in range(frame_stride, n, frame_stride):
+        frame = load_frame(sequence.frame_paths[i])
         start = time.perf_counter()
         box, confidence = tracker.track(frame)
         times[i] = time.perf_counter() - start
         boxes[i], confidences[i] = np.asarray(box, np.float64).reshape(4), float(confidence)
-    return TrackOutput(boxes, confidences, times, first.shape[:2])
+    return _hold_untracked(TrackOutput(boxes, confidences, times, first.shape[:2]), frame_stride)
 
 
-def track_batch(tracker: BatchTracker, sequences: list[Sequence], on_finished) -> None:
-    """Lockstep tracking; `on_finished(sequence, output)` as soon as each one ends."""
+def track_batch(tracker: BatchTracker, sequences: list[Sequence], on_finished,
+                frame_stride: int = 1) -> None:
+    """Lockstep tracking; `on_finished(sequence, output)` as soon as each one ends.
+    `frame_stride` as in `track_sequence`."""
+    frame_stride = check_frame_stride(frame_stride)
+    finished = on_finished
+    on_finished = lambda s, out: finished(s, _hold_untracked(out, frame_stride))  # noqa: E731
     lengths = [len(s.frame_paths) for s in sequences]
     firsts = [load_frame(s.frame_paths[0]) for s in sequences]
     outputs = [TrackOutput(np.zeros((n, 4)), np.ones(n), np.zeros(n), f.shape[:2])
@@ -153,10 +178,12 @@ def track_batch(tracker: BatchTracker, sequences: list[Sequence], on_finished) -
         out.boxes[0] = box
         out.times[0] = (time.perf_counter() - start) / len(sequences)
     last_frames = firsts
+    # The last frame each sequence tracks (every `frame_stride`-th).
+    last = [(n - 1) // frame_stride * frame_stride for n in lengths]
     for b, n in enumerate(lengths):
-        if n == 1:
+        if last[b] == 0:
             on_finished(sequences[b], outputs[b])
-    for t in range(1, max(lengths)):
+    for t in range(frame_stride, max(lengths), frame_stride):
         frames = [load_frame(s.frame_paths[t]) if t < n else last_frames[b]
                   for b, (s, n) in enumerate(zip(sequences, lengths))]
         last_frames = frames
@@ -169,7 +196,7 @@ def track_batch(tracker: BatchTracker, sequences: list[Sequence], on_finished) -
             if t < n:
                 outputs[b].boxes[t], outputs[b].confidences[t] = boxes[b], confidences[b]
                 outputs[b].times[t] = elapsed
-                if t == n - 1:
+                if t == last[b]:
                     on_finished(sequences[b], outputs[b])
 
 
@@ -181,12 +208,15 @@ class RunSummary:
 
 def run_benchmark(sequences: list[Sequence], make_tracker: Callable[[], object], results_dir,
                   writer: ResultWriter, batch_size: int = 1, process_index: int | None = None,
-                  process_count: int | None = None, progress: bool = True) -> RunSummary:
+                  process_count: int | None = None, progress: bool = True,
+                  frame_stride: int = 1) -> RunSummary:
     """Tracks this process's unfinished sequences. `make_tracker()` is called once (and only
     when something is left to track); it returns a single tracker (batch_size 1) or a batched
-    one, whose `initialize` must start a new sequence (or group) from scratch."""
+    one, whose `initialize` must start a new sequence (or group) from scratch. With
+    `frame_stride` k > 1 only every k-th frame is tracked (see `track_sequence`)."""
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    frame_stride = check_frame_stride(frame_stride)
     mine = shard(list(sequences), process_index, process_count)
     skipped = [s.name for s in mine if writer.is_done(results_dir, s)]
     pending = [s for s in mine if not writer.is_done(results_dir, s)]
@@ -205,8 +235,8 @@ def run_benchmark(sequences: list[Sequence], make_tracker: Callable[[], object],
     with tqdm(total=len(pending), desc="sequences", unit="seq", disable=not progress) as bar:
         if batch_size == 1:
             for sequence in pending:
-                finish(sequence, track_sequence(tracker, sequence))
+                finish(sequence, track_sequence(tracker, sequence, frame_stride))
         else:
             for start in range(0, len(pending), batch_size):
-                track_batch(tracker, pending[start:start + batch_size], finish)
+                track_batch(tracker, pending[start:start + batch_size], finish, frame_stride)
     return RunSummary(tracked, skipped)

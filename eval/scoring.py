@@ -97,10 +97,16 @@ def _check_got10k_labels(sequence) -> None:
 
 
 def score_results(name: str, root, results_dir, split=None, convention: str | None = None,
-                  names=None) -> dict:
-    """{"scores": {key: value}, "curves": {...}, "per_sequence": {...}} for one folder."""
+                  names=None, frame_stride: int = 1) -> dict:
+    """{"scores": {key: value}, "curves": {...}, "per_sequence": {...}} for one folder.
+
+    `frame_stride` k > 1 (OPE benchmarks only) scores frames 1, 1 + k, 1 + 2k, ... alone: the
+    released DMTrack evaluation protocol (issue 17 fact 12, k = 10)."""
     bench = get_benchmark(name)
     split = split or bench.default_split
+    if frame_stride != 1 and bench.family != "ope":
+        raise ValueError(f"--frame-stride applies to LaSOT, OTB, TLP and TrackingNet only, "
+                         f"not {name}")
     if bench.family == "oxuva":
         tasks = read_sequences(name, root, split, names=names)
         summary = oxuva_data.score_results(tasks, read_oxuva_annotations(root, split),
@@ -112,11 +118,12 @@ def score_results(name: str, root, results_dir, split=None, convention: str | No
     _needs_full_annotation(name, sequences, split)
     if bench.family == "ope":
         convention = convention or ("trackingnet" if name == "trackingnet" else "lasot")
+        k = runner.check_frame_stride(frame_stride)
         predictions = [result_files.align_ope_result(
             result_files.read_ope_result(results_dir, s.name, name), len(s.ground_truth),
-            int(s.extra.get("start_frame", 1)), s.name) for s in sequences]
-        result = ope_metrics.evaluate_ope(predictions, [s.ground_truth for s in sequences],
-                                          [s.present for s in sequences],
+            int(s.extra.get("start_frame", 1)), s.name)[::k] for s in sequences]
+        result = ope_metrics.evaluate_ope(predictions, [s.ground_truth[::k] for s in sequences],
+                                          [s.present[::k] for s in sequences],
                                           [s.name for s in sequences], convention)
         return {"scores": result.scores(),
                 "curves": {"success": (result.thresholds.success, result.success_curve),

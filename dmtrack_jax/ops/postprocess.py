@@ -28,21 +28,30 @@ def decode_boxes(points: jax.Array, distances: jax.Array) -> jax.Array:
 
 
 def greedy_nms(boxes: jax.Array, scores: jax.Array, iou_threshold: float, max_out: int,
-               min_score: float = 0.0):
+               min_score: float = 0.0, valid: jax.Array | None = None,
+               groups: jax.Array | None = None):
     """Greedy NMS, truncated after `max_out` picks.
 
     Each round picks the highest remaining score and removes every box overlapping it by more
-    than `iou_threshold` — exactly classic NMS, stopped once `max_out` boxes are kept, so it
-    costs max_out rounds of O(N) work instead of O(N) rounds.
+    than `iou_threshold` (IoU of continuous boxes, no +1 pixel term) — exactly classic NMS,
+    stopped once `max_out` boxes are kept, so it costs max_out rounds of O(N) work instead of
+    O(N) rounds. Entries take part where `valid` (N,) bool is True, or by default where
+    score >= `min_score`. With `groups` (N,) int, a pick suppresses only boxes of its own
+    group: per-class NMS, whose survivors come out merged in one descending score order, so
+    the first `max_out` picks are the best `max_out` of all classes together (mmdet's
+    batched NMS, then the cap).
     Returns (indices (max_out,), valid (max_out,)); invalid slots repeat index 0.
     """
-    remaining = jnp.where(scores >= min_score, scores, -jnp.inf)
+    usable = scores >= min_score if valid is None else valid
+    remaining = jnp.where(usable, scores, -jnp.inf)
 
     def body(i, carry):
         remaining, picked, valid = carry
         best = jnp.argmax(remaining)
         ok = jnp.isfinite(remaining[best])
         overlaps = aligned_iou_jnp(boxes[best][None], boxes) > iou_threshold
+        if groups is not None:
+            overlaps = overlaps & (groups == groups[best])
         remaining = jnp.where(ok & overlaps, -jnp.inf, remaining)
         remaining = remaining.at[best].set(-jnp.inf)
         picked = picked.at[i].set(jnp.where(ok, best, 0))
@@ -65,28 +74,74 @@ def select_candidates(
     max_detections: int = 100,
     min_score: float = 0.0,
     target_class: int = 1,
+    *,
+    threshold_on: str = "score",
+    classes: str = "target",
+    clip_hw: jax.Array | None = None,
 ):
-    """One image/target's head outputs (per level (H, W, C)) -> top candidates.
+    """One image/target's head outputs (per level (H, W, C)) -> its target-class candidates.
 
-    Score = sigmoid(cls[target_class]) * sigmoid(ctr); top `pre_nms_top_k` per level; boxes
-    decoded at each cell's image point; greedy NMS. Returns boxes (K, 4), scores (K,),
-    valid (K,), K = max_detections, sorted by score.
+    Args:
+      cls_logits, ctr_logits: per level (H_l, W_l, C) class logits, (H_l, W_l, 1) centerness
+        logits; reg: per level (H_l, W_l, 4) distances l, t, r, b in canvas pixels (>= 0).
+      strides: per level; the location of cell (i, j) is (j*s + s//2, i*s + s//2) (eq. 1).
+      pre_nms_top_k: locations kept per level (all of a level that has no more).
+      iou_threshold: a box is suppressed by a better one (same class) when IoU > this.
+      max_detections: K, the candidates kept after NMS.
+      min_score, threshold_on: 'score': a candidate needs sigmoid(cls) * sigmoid(ctr) >=
+        min_score; 'class_probability' (released, issue 17 fact 10): sigmoid(cls) >
+        min_score, strictly, on the class probability before centerness.
+      target_class: the channel of the target class (1; the released labels are all 1).
+      classes: 'target': only the target class is scored, ranked (top-k per level by its
+        score), NMS'd and capped. 'all' (released, facts 9-10): top-k per level by the best
+        class's score, every class a candidate, NMS per class, the first K of the survivors of
+        all classes by score, of which only the target class's are returned (valid).
+      clip_hw: (2,) (h, w) or None; clamps x to [0, w], y to [0, h] after decoding (fact 9:
+        the resized, unpadded frame, `w` not `w - 1`).
+
+    Score = sigmoid(cls[c]) * sigmoid(ctr). Returns boxes (K, 4) x1, y1, x2, y2 float32 canvas
+    pixels, scores (K,) float32 (0 where invalid) and valid (K,) bool, valid slots first in
+    descending score order.
     """
-    all_boxes, all_scores = [], []
+    if threshold_on not in ("score", "class_probability"):
+        raise ValueError(f"threshold_on={threshold_on!r}; expected 'score' or "
+                         "'class_probability'")
+    if classes not in ("target", "all"):
+        raise ValueError(f"classes={classes!r}; expected 'target' or 'all'")
+    all_boxes, all_scores, all_probs = [], [], []
     for cls, distances, ctr, stride in zip(cls_logits, reg, ctr_logits, strides):
         height, width = cls.shape[:2]
-        score = (jax.nn.sigmoid(cls[..., target_class].astype(jnp.float32))
-                 * jax.nn.sigmoid(ctr[..., 0].astype(jnp.float32))).reshape(-1)
+        probs = jax.nn.sigmoid(cls.astype(jnp.float32)).reshape(height * width, -1)
+        if classes == "target":
+            probs = probs[:, target_class:target_class + 1]
+        score = probs * jax.nn.sigmoid(ctr[..., 0].astype(jnp.float32)).reshape(-1, 1)
         boxes = decode_boxes(level_points(height, width, stride),
                              distances.astype(jnp.float32)).reshape(-1, 4)
         k = min(pre_nms_top_k, score.shape[0])
-        top_scores, top_idx = jax.lax.top_k(score, k)
-        all_scores.append(top_scores)
+        _, top_idx = jax.lax.top_k(score.max(axis=1), k)
+        all_scores.append(score[top_idx])
+        all_probs.append(probs[top_idx])
         all_boxes.append(boxes[top_idx])
-    boxes = jnp.concatenate(all_boxes)
-    scores = jnp.concatenate(all_scores)
-    keep, valid = greedy_nms(boxes, scores, iou_threshold, max_detections, min_score)
-    return boxes[keep], jnp.where(valid, scores[keep], 0.0), valid
+    boxes = jnp.concatenate(all_boxes)  # (N, 4)
+    if clip_hw is not None:
+        hw = jnp.asarray(clip_hw, jnp.float32)
+        limit = jnp.stack([hw[1], hw[0], hw[1], hw[0]])
+        boxes = jnp.clip(boxes, 0.0, limit)
+    scores = jnp.concatenate(all_scores)  # (N, C') C' = 1 ('target') or C ('all')
+    probs = jnp.concatenate(all_probs)
+    num_classes = scores.shape[1]
+    usable = probs > min_score if threshold_on == "class_probability" else scores >= min_score
+    flat_boxes = jnp.repeat(boxes, num_classes, axis=0)  # entry n * C' + c
+    flat_scores, usable = scores.reshape(-1), usable.reshape(-1)
+    groups = jnp.tile(jnp.arange(num_classes), boxes.shape[0]) if num_classes > 1 else None
+    keep, valid = greedy_nms(flat_boxes, flat_scores, iou_threshold, max_detections,
+                             valid=usable, groups=groups)
+    if classes == "all":
+        valid = valid & (keep % num_classes == target_class)
+        # The target class's survivors first, still in descending score order.
+        order = jnp.argsort((~valid).astype(jnp.int32), stable=True)
+        keep, valid = keep[order], valid[order]
+    return flat_boxes[keep], jnp.where(valid, flat_scores[keep], 0.0), valid
 
 
 def sample_embeddings(embedding_map: jax.Array, boxes: jax.Array, stride: int = 4) -> jax.Array:

@@ -11,6 +11,12 @@ Three selection modes, the rows of the paper's Table 1:
 Every mode reports a confidence per frame; below `absent_confidence` the target is judged
 absent and the reported box is the last one.
 
+The released tracker (issue 17 fact 11) is `top1` with `detection_min_score` 0,
+`absent_confidence` 0 and `drop_degenerate_candidates` False (the GS config): the highest
+scoring target-class candidate every frame, zero-size boxes included, no threshold. Where it
+has no target-class candidate at all the authors' tracker crashes (argmax of an empty array);
+ours then reports the target absent (confidence 0) with the last box.
+
 Without a re-id head (the released GS config) the embeddings are zero vectors of width 1;
 `reid` then associates by gated motion + IoU and re-detects by score instead of appearance.
 """
@@ -157,10 +163,13 @@ class TargetAssociator:
 
     # ------------------------------------------------------------------ helpers
     def _usable(self, candidates: Candidates) -> Candidates:
-        """Drops low scores and degenerate boxes (every mode sees the same candidates)."""
+        """Drops scores below `detection_min_score` and, with `drop_degenerate_candidates`,
+        boxes of zero width or height (every mode sees the same candidates). The released
+        tracker (GS config: 0.0 and False) keeps them all, zero-size boxes included."""
         b = candidates.boxes
-        keep = ((candidates.scores >= self.config.detection_min_score)
-                & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
+        keep = candidates.scores >= self.config.detection_min_score
+        if self.config.get("drop_degenerate_candidates", True):
+            keep &= (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
         usable = candidates.subset(keep)
         # Unit length from here on, so the cost matrices need not re-normalise every call.
         usable.embeddings = normalize_rows(usable.embeddings)

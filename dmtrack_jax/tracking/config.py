@@ -14,23 +14,59 @@ from __future__ import annotations
 import ml_collections
 
 SELECTION_MODES = ("reid", "top1", "position")
+RESIZE_RULES = ("long_short", "fit")
+CANVAS_RULES = ("pad", "fixed")
+BOX_CONVENTIONS = ("continuous", "pixel_inclusive")
+CANDIDATE_CLASSES = ("target", "all")
+CANDIDATE_THRESHOLDS = ("score", "class_probability")
 
 
 def default_tracker_config() -> ml_collections.ConfigDict:
     """All online-tracking fields with their default values."""
     c = ml_collections.ConfigDict()
 
+    # --- frames and boxes (tracking/network.py, on the host) ---
+    # (short, long) sides for 'long_short'; (H, W) bounds for 'fit' and for the fixed canvas.
+    c.input_size = (512, 736)
+    # 'long_short' (released, issue 17 fact 3): one scalar s = min(max(input_size) / max(h, w),
+    # min(input_size) / min(h, w)), output int(w * s + 0.5) x int(h * s + 0.5), boxes times s;
+    # a portrait frame gets the same long side as a landscape one, upscaling allowed.
+    # 'fit' (before issue 17): s = min(H / h, W / w), round(), per-axis box factors.
+    c.resize_rule = "long_short"
+    # 'pad' (released, fact 5): zero-pad bottom/right to the next multiple of canvas_multiple,
+    # so each frame size has its own canvas and compiles the step once. 'fixed': every frame
+    # in the input_size canvas rounded up to canvas_multiple (one compile for all sizes; the
+    # head's GroupNorm then also sees the extra padding, which changes its outputs).
+    c.canvas = "pad"
+    c.canvas_multiple = 32
+    # 'continuous': x, y, w, h <-> x1, y1, x2 = x + w, y2 = y + h. 'pixel_inclusive'
+    # (released, fact 1): x2 = x + w - 1, for the first box read and the boxes reported.
+    c.box_convention = "continuous"
+    # Clip the template box to [0, W_pad - 1] x [0, H_pad - 1] of the canvas (fact 6).
+    c.clip_template_box = False
+
     # --- network step (read by tracking/network.py inside jit) ---
-    c.input_size = (512, 736)  # (H, W) the frame is resized into, keeping its aspect ratio
     c.pre_nms_top_k = 1000  # locations kept per FPN level before NMS
-    c.nms_iou_threshold = 0.6
+    c.nms_iou_threshold = 0.6  # a box is suppressed by a better one when IoU > this
     c.max_detections = 100  # candidates per frame after NMS
-    c.candidate_min_score = 0.05  # sigmoid(cls) * sigmoid(ctr) below this is not a candidate
+    c.candidate_min_score = 0.05  # see candidate_threshold_on
+    # 'score': a candidate needs sigmoid(cls) * sigmoid(ctr) >= candidate_min_score.
+    # 'class_probability' (released, fact 10): sigmoid(cls) > candidate_min_score, strictly.
+    c.candidate_threshold_on = "score"
+    # 'target': only the target class is ranked (per-level top-k, NMS, cap). 'all' (released,
+    # facts 9-10): top-k by the best class, NMS per class, the cap over both classes together,
+    # then only the target class is returned.
+    c.candidate_classes = "target"
+    # Clamp decoded boxes to [0, out_w] x [0, out_h] of the resized, unpadded frame (fact 9).
+    c.clip_candidates = False
 
     # --- target selection: 'reid' (full tracker), 'top1' (released), 'position' ---
     c.selection_mode = "reid"
     c.position_top_k = 5  # 'position': nearest to the last box among this many best
     c.detection_min_score = 0.1  # candidates below this are ignored by every mode
+    # Candidates of zero width or height are ignored by every mode (the released tracker
+    # returns them as they are: False under the GS config, fact 11).
+    c.drop_degenerate_candidates = True
     c.absent_confidence = 0.1  # a confidence below this means "target absent, box held"
 
     # --- Kalman filter on (cx, cy, w/h, h), constant velocity ---
@@ -58,8 +94,25 @@ def default_tracker_config() -> ml_collections.ConfigDict:
     return c
 
 
+def _check_choice(config, name, choices) -> None:
+    if name in config and config[name] not in choices:
+        raise ValueError(f"config.tracker.{name}={config[name]!r}; expected one of "
+                         f"{', '.join(choices)}")
+
+
 def check_tracker_config(config) -> None:
-    """Raises ValueError naming the field for values the association cannot work with."""
+    """Raises ValueError naming the field for values the tracker cannot work with."""
+    for name, choices in (("resize_rule", RESIZE_RULES), ("canvas", CANVAS_RULES),
+                          ("box_convention", BOX_CONVENTIONS),
+                          ("candidate_classes", CANDIDATE_CLASSES),
+                          ("candidate_threshold_on", CANDIDATE_THRESHOLDS)):
+        _check_choice(config, name, choices)
+    if config.get("canvas") == "fixed" and config.get("resize_rule") == "long_short":
+        raise ValueError("config.tracker.canvas='fixed' needs config.tracker.resize_rule='fit' "
+                         "('long_short' gives portrait frames a long side that would not fit)")
+    if "canvas_multiple" in config and int(config.canvas_multiple) < 1:
+        raise ValueError(f"config.tracker.canvas_multiple={config.canvas_multiple}; "
+                         "must be >= 1")
     if config.selection_mode not in SELECTION_MODES:
         raise ValueError(f"config.tracker.selection_mode={config.selection_mode!r}; expected one "
                          f"of {', '.join(SELECTION_MODES)}")

@@ -25,7 +25,7 @@ from dmtrack_common.boxes import xywh_to_xyxy, xyxy_to_xywh
 from dmtrack_jax.config_utils import apply_overrides
 from dmtrack_jax.tracking.association import BatchedAssociator, Candidates
 from dmtrack_jax.tracking.config import check_tracker_config, default_tracker_config
-from dmtrack_jax.tracking.network import NetworkStep, preprocess_frame
+from dmtrack_jax.tracking.network import NetworkStep, clip_template_boxes, preprocess_frame
 
 
 def check_init_box(box_xywh, frame_hw) -> np.ndarray:
@@ -143,12 +143,15 @@ class _FromConfig:
 
 
 class BatchedTracker(_FromConfig):
-    """Tracks B sequences in lockstep (one network call per frame for all of them).
+    """Tracks B sequences in lockstep: one network call per frame for all sequences whose
+    frames share a canvas size (with `canvas='pad'` sequences of different frame sizes are
+    grouped by padded size, one call per group; see `initialize`).
 
     Public state: `config` (the full resolved config: `.tracker`, and `.model` when built by a
-    `from_*` constructor), `tracker_config` (= `config.tracker`), `input_hw` (the (H, W) canvas
-    frames are resized into), `network` (the jitted `NetworkStep`) and `kernels` (the current
-    batch's dynamic kernels, None before `initialize`). The association state is private; use
+    `from_*` constructor), `tracker_config` (= `config.tracker`), `input_hw` (the
+    `config.tracker.input_size` frames are resized by), `network` (the jitted `NetworkStep`;
+    `network.compiled_sizes` lists the shapes compiled so far), `kernels` (the current
+    batch's dynamic kernels, None before `initialize`) and `canvas_groups`. The association state is private; use
     `associate`, `new_association`, `distractor_boxes` and `first_frame_embeddings`.
     """
 
@@ -161,60 +164,130 @@ class BatchedTracker(_FromConfig):
         self.config = config if config is not None else ml_collections.ConfigDict(
             {"tracker": tracker_config})
         self.input_hw = tuple(int(v) for v in input_hw)
-        self.kernels = None
         self.last_candidates = None
+        # One entry per canvas size of the batch: (sequence indices, their kernels, the
+        # canvas shape (Hc, Wc, 3)).
+        self._groups: list[tuple[np.ndarray, Any, tuple]] = []
         self._association: BatchedAssociator | None = None
         self._first_boxes_xyxy: np.ndarray | None = None
         self._first_embeddings: np.ndarray | None = None
 
+    @property
+    def pixel_inclusive(self) -> bool:
+        """True when boxes follow the released x2 = x + w - 1 convention (`box_convention`)."""
+        return self.tracker_config.get("box_convention", "continuous") == "pixel_inclusive"
+
+    @property
+    def kernels(self):
+        """The batch's dynamic kernels ({name: (B, 1, L, ...)}), None before `initialize`.
+
+        Raises RuntimeError when the batch's frames have more than one canvas size: their
+        kernels are then held per size (see `canvas_groups`)."""
+        if not self._groups:
+            return None
+        if len(self._groups) > 1:
+            raise RuntimeError(f"this batch has {len(self._groups)} canvas sizes, each with "
+                               "its own kernels; see canvas_groups")
+        return self._groups[0][1]
+
+    @property
+    def canvas_groups(self) -> list[np.ndarray]:
+        """The sequence indices sharing one canvas size, one array per size (initialize's)."""
+        return [indices.copy() for indices, _, _ in self._groups]
+
     # ------------------------------------------------------------------ tracking
     def _prepare(self, frames):
-        canvases, scales = zip(*(preprocess_frame(f, self.input_hw) for f in frames))
-        return np.stack(canvases), np.stack(scales)
+        """-> canvases (list of (Hc, Wc, 3)), scales (B, 4), resized (h, w) (B, 2)."""
+        c = self.tracker_config
+        prepared = [preprocess_frame(f, self.input_hw,
+                                     resize_rule=c.get("resize_rule", "long_short"),
+                                     canvas=c.get("canvas", "pad"),
+                                     multiple=int(c.get("canvas_multiple", 32)))
+                    for f in frames]
+        canvases, scales, resized = zip(*prepared)
+        return list(canvases), np.stack(scales), np.asarray(resized, np.float64)
+
+    @staticmethod
+    def _by_canvas(canvases) -> list[np.ndarray]:
+        """Sequence indices grouped by canvas shape, in order of first appearance."""
+        groups: dict[tuple, list[int]] = {}
+        for b, canvas in enumerate(canvases):
+            groups.setdefault(canvas.shape, []).append(b)
+        return [np.asarray(v) for v in groups.values()]
 
     def initialize(self, frames: Sequence[np.ndarray], boxes_xywh) -> None:
         """Starts B new sequences (forgetting any previous ones).
 
         frames: B uint8 RGB images (H_b, W_b, 3) (sizes may differ); boxes_xywh: (B, 4)
         first-frame target boxes x, y, w, h in pixels of each original frame (x, y the top-left
-        corner). Each frame is resized into the `input_hw` canvas keeping its aspect ratio; the
-        network encodes the dynamic kernels and the target's first-frame re-id embedding (the
-        template branch, paper section 3.5), and one association per sequence starts from the
-        box and that embedding.
+        corner), read as x1, y1, x2, y2 in the `box_convention` (released: x2 = x + w - 1).
+        Each frame is resized (`resize_rule`) and padded (`canvas`): see
+        `network.preprocess_frame`. The box is scaled with the frame (and clipped to the
+        canvas with `clip_template_box`); the network encodes the dynamic kernels and the
+        target's first-frame re-id embedding (the template branch, paper section 3.5), and
+        one association per sequence starts from the box and that embedding.
+
+        Canvas sizes: the sequences are grouped by canvas size and each group runs its own
+        network call (padding one frame to another's canvas would change the head's
+        GroupNorm statistics, hence the boxes); a group is B_g sequences of one size, and each
+        new (B_g, Hc, Wc) compiles once. Every later frame of a sequence must keep the size
+        of its first frame's canvas (a video has one frame size).
 
         Raises ValueError for a box that is not 4 finite numbers, has zero or negative size or
         lies outside its frame.
         """
         boxes_xywh = [check_init_box(b, f.shape[:2]) for f, b in zip(frames, boxes_xywh)]
-        canvases, scales = self._prepare(frames)
-        boxes_xyxy = xywh_to_xyxy(np.stack(boxes_xywh))
-        self.kernels, embeddings = self.network.encode(canvases, boxes_xyxy * scales)
+        canvases, scales, _ = self._prepare(frames)
+        boxes_xyxy = xywh_to_xyxy(np.stack(boxes_xywh), pixel_inclusive=self.pixel_inclusive)
+        canvas_boxes = boxes_xyxy * scales
+        groups, embeddings = [], np.zeros((len(frames), 0), np.float32)
+        for indices in self._by_canvas(canvases):
+            batch = np.stack([canvases[b] for b in indices])
+            boxes = canvas_boxes[indices]
+            if self.tracker_config.get("clip_template_box", False):
+                boxes = clip_template_boxes(boxes, batch.shape[1:3])
+            kernels, group_embeddings = self.network.encode(batch, boxes)
+            if embeddings.shape[1] == 0:
+                embeddings = np.zeros((len(frames), group_embeddings.shape[1]), np.float32)
+            embeddings[indices] = group_embeddings
+            groups.append((indices, kernels, batch.shape[1:]))
+        self._groups = groups
         self._first_boxes_xyxy, self._first_embeddings = boxes_xyxy, embeddings
         self._association = self.new_association()
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Candidates]:
         """The network half of a step, without association.
 
-        frames: B uint8 RGB images (H_b, W_b, 3), one per sequence, in `initialize`'s order.
-        Returns B `Candidates` in original-frame pixels: boxes (N_b, 4) float64 x1, y1, x2, y2,
-        scores (N_b,) in [0, 1] (sigmoid(cls) * sigmoid(ctr), at least
-        `candidate_min_score`, after NMS, at most `max_detections`), embeddings (N_b, D)
-        L2-normalised (D = 1 and zero without a re-id head).
+        frames: B uint8 RGB images (H_b, W_b, 3), one per sequence, in `initialize`'s order,
+        each of its sequence's canvas size (one network call per canvas size).
+        Returns B `Candidates` in original-frame pixels (canvas boxes divided by the frame's
+        scales, fact 9): boxes (N_b, 4) float64 x1, y1, x2, y2, scores (N_b,) in [0, 1]
+        (sigmoid(cls) * sigmoid(ctr), after NMS, at most `max_detections`, target class
+        only), embeddings (N_b, D) L2-normalised (D = 1 and zero without a re-id head).
 
-        Raises RuntimeError before `initialize`.
+        Raises RuntimeError before `initialize`; ValueError when a frame's canvas size
+        differs from its sequence's first frame's (one line, naming the sequence).
         """
-        if self.kernels is None:
+        if not self._groups:
             raise RuntimeError("call initialize() before track()")
-        canvases, scales = self._prepare(frames)
-        found = self.network.detect(canvases, self.kernels)
-        candidates = []
-        for b in range(len(frames)):
-            keep = found.valid[b]
-            candidates.append(Candidates(
-                boxes=found.boxes[b][keep] / scales[b],
-                scores=found.scores[b][keep],
-                embeddings=found.embeddings[b][keep],
-            ))
+        canvases, scales, resized = self._prepare(frames)
+        candidates: list[Candidates | None] = [None] * len(frames)
+        for indices, kernels, shape in self._groups:
+            for b in indices:
+                if canvases[b].shape != shape:
+                    raise ValueError(
+                        f"sequence {b}: frame {frames[b].shape[1]}x{frames[b].shape[0]} gives "
+                        f"a {canvases[b].shape[1]}x{canvases[b].shape[0]} canvas, its first "
+                        f"frame a {shape[1]}x{shape[0]} one (a sequence keeps one frame size)")
+            found = self.network.detect(np.stack([canvases[b] for b in indices]), kernels,
+                                        resized[indices])
+            for row, b in enumerate(indices):
+                keep = found.valid[row]
+                candidates[b] = Candidates(
+                    boxes=found.boxes[row][keep] / scales[b],
+                    scores=found.scores[row][keep],
+                    embeddings=found.embeddings[row][keep],
+                )
         self.last_candidates = candidates
         return candidates
 
@@ -227,7 +300,8 @@ class BatchedTracker(_FromConfig):
         if self._association is None:
             raise RuntimeError("call initialize() before track()")
         boxes_xyxy, confidences = self._association.update(candidates)
-        return xyxy_to_xywh(np.asarray(boxes_xyxy)), np.asarray(confidences)
+        return (xyxy_to_xywh(np.asarray(boxes_xyxy), pixel_inclusive=self.pixel_inclusive),
+                np.asarray(confidences))
 
     def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """One frame of each of the B sequences -> (boxes, confidences).
@@ -271,7 +345,8 @@ class BatchedTracker(_FromConfig):
         """(K, 4) x, y, w, h of the distractor tracklets of sequence `index` (for drawing)."""
         if self._association is None:
             return np.zeros((0, 4))
-        return xyxy_to_xywh(self._association.distractor_boxes(index))
+        return xyxy_to_xywh(self._association.distractor_boxes(index),
+                            pixel_inclusive=self.pixel_inclusive)
 
 
 class Tracker(_FromConfig):
