@@ -44,3 +44,21 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def check_writable_dir(folder: str | os.PathLike, what: str) -> pathlib.Path:
+    """Creates `folder` (with parents) and proves a file can be created in it, before any work
+    is spent; ValueError ``"<what> <folder>: <reason>"`` otherwise (`what` names the option,
+    e.g. ``--out``). A file standing where the folder should be is refused too."""
+    folder = pathlib.Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {folder}: is an existing file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"{what} {folder}: cannot write there "
+                         f"({err.strerror or type(err).__name__})") from None
+    return folder
