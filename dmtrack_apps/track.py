@@ -170,6 +170,10 @@ def run(args) -> int:
                          f"track again, or --out another folder")
     else:
         saved = partial.rows()
+        if len(saved) and not np.allclose(saved[0, :4], box, atol=1e-3):
+            raise ValueError(f"{partial.path} was started from the box "
+                             f"{','.join(f'{v:g}' for v in saved[0, :4])}, not --box "
+                             f"{args.box}; pass --overwrite to start afresh")
 
     # 2. The source, then the model (a bad --config override is refused before the weights).
     frames = read_frames(source, on_warning=_warn)
@@ -188,10 +192,6 @@ def run(args) -> int:
               f"{min(config.model.strides)} px; boxes of at least {smallest}x{smallest} px make "
               f"sense")
     if len(saved):
-        if not np.allclose(saved[0, :4], box, atol=1e-3):
-            raise ValueError(f"{partial.path} was started from the box "
-                             f"{','.join(f'{v:g}' for v in saved[0, :4])}, not --box "
-                             f"{args.box}; pass --overwrite to start afresh")
         print(f"resuming {name}: {partial.path} holds {len(saved)} frames from an interrupted "
               f"run. The tracker's state cannot be restored from rows, so frames 1-{len(saved)} "
               f"are tracked again (checked against the saved rows, not rewritten) and new rows "

@@ -27,8 +27,27 @@ def truncation_warning(data: bytes, source: str) -> Optional[str]:
     if data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data[-1024:]:
         return f"truncated JPEG (no end-of-image marker): {source}; its missing part is grey"
     if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
-        return f"truncated PNG (no IEND chunk): {source}"
+        return f"truncated PNG (no IEND chunk): {source}; its missing part is grey"
     return None
+
+
+def _decode_truncated(data: bytes) -> Optional[np.ndarray]:
+    """BGR of a truncated JPEG/PNG as far as it goes (the rest grey), with Pillow's lenient
+    decoder; None when even that fails."""
+    import io
+
+    from PIL import Image, ImageFile
+
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgb = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, SyntaxError):
+        return None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
 def load_frame(path: str | os.PathLike, on_warning: Optional[Warning] = None) -> np.ndarray:
@@ -37,7 +56,9 @@ def load_frame(path: str | os.PathLike, on_warning: Optional[Warning] = None) ->
 
     Raises FileNotFoundError for a missing file and ValueError naming the path for one that
     OpenCV cannot decode (OpenCV itself returns None rather than raising). With `on_warning`,
-    a truncated JPEG/PNG that still decodes is reported to it (`truncation_warning`).
+    a truncated JPEG/PNG is decoded as far as it goes (OpenCV, else Pillow's lenient decoder;
+    the missing part grey) and reported to it (`truncation_warning`); one that decodes not at
+    all is the ValueError above.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -50,6 +71,8 @@ def load_frame(path: str | os.PathLike, on_warning: Optional[Warning] = None) ->
         warning = truncation_warning(data, path)
         buffer = np.frombuffer(data, dtype=np.uint8)
         image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+        if image is None and warning:
+            image = _decode_truncated(data)  # OpenCV refuses what libjpeg can still show
         if image is not None and warning:
             on_warning(warning)
     if image is None:
