@@ -47,15 +47,20 @@ def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
 
 
 def check_writable_dir(folder: str | os.PathLike, what: str) -> pathlib.Path:
-    """Creates `folder` (with parents) and proves a file can be created in it, before any work
-    is spent; ValueError ``"<what> <folder>: <reason>"`` otherwise (`what` names the option,
-    e.g. ``--out``). A file standing where the folder should be is refused too."""
+    """Proves, before any work is spent, that `folder` can hold new files: it is a folder
+    where a file can be created, or it does not exist yet and its nearest existing ancestor is
+    a folder where one can be created (then it can be made). Leaves nothing behind (the probe
+    is removed; a missing folder is not created here). ValueError ``"<what> <folder>:
+    <reason>"`` otherwise (`what` names the option, e.g. ``--out``)."""
     folder = pathlib.Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{what} {folder}: is an existing file, not a folder")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        which = "is an existing file" if existing == folder else f"{existing} is a file"
+        raise ValueError(f"{what} {folder}: {which}, not a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test.")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
