@@ -30,6 +30,7 @@ extension (dmtrack_apps.video) and its folder is writable.
 from __future__ import annotations
 
 import math
+import os
 import pathlib
 import signal
 import sys
@@ -269,8 +270,6 @@ def run(args) -> int:
     if isinstance(failure, (ValueError, OSError)):
         raise UserError(f"{failure}; tracking stopped there: {where}") from failure
     if failure is not None:
-        import os
-
         if os.environ.get("DMTRACK_DEBUG"):
             raise failure
         print(f"dmtrack track: unexpected error at frame {read + 1}: "
