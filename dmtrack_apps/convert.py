@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = pathlib.Path(args.checkpoint)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {checkpoint}")
+    # What the weights were trained on is the authors' real-video training, not the data
+    # recipe of this config: recorded so `dmtrack track` knows (checkpoint_io.training_sources).
+    with config.unlocked():
+        config.imported_from = f"{checkpoint.name} (released weights, trained on real videos)"
     try:
         report = convert_checkpoint(checkpoint, args.out_dir, config,
                                     allow_pickle=args.allow_pickle)

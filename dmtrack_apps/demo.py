@@ -41,10 +41,10 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
 
     from dmtrack_common.fileio import atomic_path
     from dmtrack_apps.track import draw_frame
+    from dmtrack_apps.video import VideoWriter
 
     height, width = video.frames.shape[1:3]
-    with atomic_path(path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    with VideoWriter(path, (width, height), fps) as writer:  # H.264 where imageio-ffmpeg is
         for t, frame in enumerate(video.frames):
             others = distractors[t - 1] if t >= 1 and t - 1 < len(distractors) else []
             image = draw_frame(frame, tracked.boxes[t], tracked.confidences[t], others,
@@ -55,8 +55,7 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
                 cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)),
                               (255, 255, 255), 1)
             writer.write(image)
-        writer.release()
-        # A still of a frame with distractors around, for the README.
+    # A still of a frame with distractors around, for the README.
     still = video.frames.shape[0] // 2
     frame = draw_frame(video.frames[still], tracked.boxes[still], tracked.confidences[still],
                        distractors[still - 1] if still - 1 < len(distractors) else [],
@@ -69,12 +68,12 @@ def write_annotated_video(path: pathlib.Path, video, tracked, distractors, absen
 def run(args) -> int:
     from data_pipelines.writers import write_dataset
     from dmtrack_apps import synthetic_eval
-    from dmtrack_common.fileio import write_json_atomic, write_text_atomic
+    from dmtrack_common.fileio import check_writable_dir, write_json_atomic, write_text_atomic
     from dmtrack_jax.tracking.tracker import BatchedTracker
     from eval import plots, result_files, scoring, synthetic_benchmark
 
     start = time.time()
-    out = pathlib.Path(args.out)
+    out = check_writable_dir(args.out, "--out")
     checkpoint = pathlib.Path(args.checkpoint)
     if not checkpoint.exists():
         raise FileNotFoundError(f"no checkpoint at {checkpoint} (train one with `dmtrack train "
@@ -103,15 +102,18 @@ def run(args) -> int:
     track_seconds = time.time() - t0
     frames_tracked = sum(len(v.frames) - 1 for v in videos)
 
-    # 3. Result files in the LaSOT toolkit's format; score them from disk like any tracker's.
+    # 3. Result files in the layout `dmtrack track` writes (eval.result_files: NAME.txt,
+    # NAME_confidence.value, NAME_time.txt); scored from disk like any tracker's. The network
+    # ran once per frame for a batch and all modes, so each frame's time is that average.
     print("[3/4] scoring (LaSOT toolkit conventions; OxUvA-style from the confidences)")
+    seconds_per_frame = track_seconds / max(frames_tracked * len(MODES), 1)
     table, scored = {}, {}
     for mode, results in tracked.items():
         results_dir = out / "results" / f"dmtrack_tiny_{mode}"
         for result in results:
-            result_files.write_ope_result(results_dir, result.name, result.boxes)
-            write_text_atomic(results_dir / f"{result.name}_confidence.txt",
-                              "".join(f"{c:.4f}\n" for c in result.confidences))
+            result_files.write_ope_result(results_dir, result.name, result.boxes,
+                                          result.confidences,
+                                          np.full(len(result.boxes), seconds_per_frame))
         scored[f"DMTrack-tiny ({mode})"] = scoring.score_results("lasot", root, results_dir,
                                                                  names=names)
         memory = synthetic_benchmark.score(videos, results, config.tracker.absent_confidence)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pathlib
 
-from dmtrack_common.fileio import write_json_atomic
+from dmtrack_common.fileio import check_writable_dir, write_json_atomic
 from eval import ope_metrics, plots, runner, scoring
 
 
@@ -34,6 +34,17 @@ def format_table(benchmark: str, results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _check_outputs(args) -> None:
+    """Where --json and --plot-dir write: checked before any sequence is tracked or scored."""
+    if args.json:
+        json_path = pathlib.Path(args.json)
+        if json_path.is_dir():
+            raise ValueError(f"--json {json_path} is an existing folder; give a file name")
+        check_writable_dir(json_path.parent, "--json")
+    if args.plot_dir:
+        check_writable_dir(args.plot_dir, "--plot-dir")
+
+
 def run(args) -> int:
     bench = scoring.get_benchmark(args.benchmark)
     names = [n for n in args.sequences.split(",") if n] if args.sequences else None
@@ -45,10 +56,12 @@ def run(args) -> int:
     if args.overrides and args.checkpoint is None:
         raise ValueError(f"config overrides {args.overrides} only apply with --checkpoint")
     results_dirs = [pathlib.Path(d) for d in (args.results_dir or [])]
+    _check_outputs(args)
     if args.checkpoint is not None:
         split = args.split or bench.default_split
         own_dir = pathlib.Path(args.workdir) / "results" / (
             args.benchmark if split is None else f"{args.benchmark}_{split}")
+        check_writable_dir(own_dir, "--workdir: results folder")
         from dmtrack_jax.tracking.tracker import BatchedTracker, Tracker
 
         # Built (and its config checked, a bad override refused in one line) before any

@@ -1,21 +1,49 @@
-"""`dmtrack track VIDEO_OR_FRAME_DIR --box x,y,w,h --checkpoint C --out results.txt`.
+"""`dmtrack track VIDEO_OR_FRAME_DIR --box x,y,w,h --checkpoint C --out RESULTS_DIR`.
 
-Writes one `x,y,w,h,confidence` row per frame, 3 decimals (frame 1 is the given box with
-confidence 1; w = x2 - x1 + 1 under the released `box_convention='pixel_inclusive'`),
-atomically; optionally an annotated video with the target box and confidence in green and the
-distractor tracklets in red.
+Results (the layout every entry point writes and `dmtrack eval --results-dir` scores as is;
+`eval.result_files`): `RESULTS_DIR/<name>.txt`, one `x,y,w,h` row per frame with 3 decimals
+(frame 1 is the given box; w = x2 - x1 + 1 under the released `box_convention='pixel_inclusive'`), `<name>_confidence.value` (one confidence per frame, 1 on frame 1) and
+`<name>_time.txt` (seconds per frame). `<name>` is `--name`, else the video's file stem or the
+frame folder's name (its parent's for a folder called `img`, as in LaSOT/OTB:
+`airplane-1/img` -> `airplane-1`). `--out RESULTS_DIR/<name>.txt` names both at once.
+
+Nothing tracked is lost: each row goes to `RESULTS_DIR/<name>.partial` as soon as its frame
+is tracked (flushed every frame), and the result files replace it when the sequence ends. On
+SIGINT, SIGTERM or an error mid-sequence the partial file stays, the annotated video is
+finalised (it plays, with the frames tracked so far) and one line says where and how many
+frames; the exit code is 128 + the signal (130, 143) or 2 (a frame that cannot be read).
+
+Resume: re-running the same command continues a partial result. The tracker's state (kernels
+from frame 1, tracklets, Kalman filters, smoothed embeddings) cannot be rebuilt from rows, so
+the tracker is initialised on frame 1 again and the saved frames are tracked again without
+being written, each checked against its saved row (a mismatch means another checkpoint,
+setting or source: refused, naming the frame); new rows are appended from the first unsaved
+frame. The resumed result therefore equals an uninterrupted run's row for row; what resuming
+saves is the rows already written, not the time to track them. `--overwrite` starts afresh
+(and replaces a finished result, which is otherwise refused).
+
+Everything the run will write is checked before the first frame is tracked: the results
+folder can be created and written, `<name>.txt` is not a folder, `--video` has a supported
+extension (dmtrack_apps.video) and its folder is writable.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import pathlib
+import signal
+import sys
+import threading
 import time
+
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dmtrack_common.fileio import write_text_atomic
-from dmtrack_common.frames import count_frames, read_frames
+from dmtrack_apps.errors import UserError
+from dmtrack_common.fileio import check_writable_dir
+from dmtrack_common.frames import IMAGE_SUFFIXES, count_frames, read_frames
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -41,58 +69,252 @@ def draw_frame(frame_rgb, box, confidence, distractors, absent_threshold) -> np.
     return image
 
 
-def write_rows_atomic(path: pathlib.Path, rows) -> None:
-    lines = [",".join(f"{v:.3f}" for v in box) + f",{confidence:.4f}\n" for box, confidence in rows]
-    write_text_atomic(path, "".join(lines))
+def default_name(source: pathlib.Path) -> str:
+    """The sequence name of a source: a video's stem; a frame folder's name, or its parent's
+    when the folder is called `img` (LaSOT, OTB)."""
+    source = pathlib.Path(source).absolute()
+    if source.is_dir():
+        return source.parent.name if source.name.lower() == "img" else source.name
+    return source.stem
+
+
+def result_location(out: str, name: str | None, source) -> tuple[pathlib.Path, str]:
+    """(results folder, sequence name) from `--out` (a folder, or `<folder>/<name>.txt`)."""
+    out_path = pathlib.Path(out)
+    if out_path.suffix.lower() == ".txt":
+        if name and name != out_path.stem:
+            raise ValueError(f"--out {out} names the sequence {out_path.stem!r} but --name is "
+                             f"{name!r}; give one of them")
+        return out_path.parent, out_path.stem
+    if out_path.suffix.lower() in IMAGE_SUFFIXES + (".mp4", ".avi", ".mov", ".mkv", ".csv"):
+        raise ValueError(f"--out {out}: takes a results folder (or FOLDER/NAME.txt), not a "
+                         f"{out_path.suffix} file")
+    name = name or default_name(source)
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"--name {name!r}: not a usable file name")
+    return out_path, name
+
+
+def smallest_box_side(frame_hw, input_hw, strides) -> int:
+    """The smallest box side (pixels of the frame) that the network sees as at least one cell
+    of its finest feature level: frames are scaled by min(H_in/H, W_in/W) into the input."""
+    scale = min(input_hw[0] / frame_hw[0], input_hw[1] / frame_hw[1])
+    return int(math.ceil(min(strides) / scale))
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM set `signum`; the tracking loop stops after the current frame. A second
+    SIGINT interrupts at once (KeyboardInterrupt). Installed only in the main thread."""
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):  # noqa: ARG002
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _warn(message: str) -> None:
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def _synthetic_note(config, checkpoint) -> str | None:
+    from dmtrack_jax.checkpoint_io import trained_only_on_synthetic
+
+    if not trained_only_on_synthetic(config):
+        return None
+    return (f"note: {checkpoint} was trained only on synthetic data (data.sources: synthetic); "
+            f"it knows only synthetic scenes and will not follow targets in real video. For "
+            f"real video convert the released weights: dmtrack convert dmtrack_gs.pth DIR, "
+            f"then --checkpoint DIR (README: Tracking your own video)")
 
 
 def run(args) -> int:
+    import flax.errors
+
+    from dmtrack_apps.video import VideoWriter, check_video_path
     from dmtrack_jax.tracking.tracker import Tracker
+    from eval.result_files import PartialOpeResult, ope_result_path
 
     source = pathlib.Path(args.source)
     box = parse_box(args.box)
-    frames = read_frames(source)
-    first = next(frames)  # raises a clear error for empty folders / unreadable videos
-    # Refuses a bad --config override (one line, naming the field) before the weights load.
-    tracker = Tracker.from_checkpoint(args.checkpoint, config_overrides=args.overrides)
-    absent_confidence = tracker.tracker_config.absent_confidence
-    tracker.initialize(first, box)
-    rows = [(box, 1.0)]
-    writer = None
+
+    # 1. Every output location, before any frame is read or tracked.
+    results_dir, name = result_location(args.out, args.name, source)
+    check_writable_dir(results_dir, "--out")
+    result_path = ope_result_path(results_dir, name)
+    if result_path.is_dir():
+        raise ValueError(f"--out: {result_path} is an existing folder; the result file "
+                         f"{name}.txt cannot be written there")
+    video_path = None
     if args.video:
-        height, width = first.shape[:2]
-        pathlib.Path(args.video).parent.mkdir(parents=True, exist_ok=True)
-        writer = cv2.VideoWriter(str(args.video), cv2.VideoWriter_fourcc(*"mp4v"), args.fps,
-                                 (width, height))
-        writer.write(draw_frame(first, box, 1.0, [], absent_confidence))
+        video_path = check_video_path(args.video)
+        check_writable_dir(video_path.parent, "--video")
+    partial = PartialOpeResult(results_dir, name)
+    saved = np.zeros((0, 6))
+    if args.overwrite:
+        pass
+    elif result_path.is_file():
+        raise ValueError(f"{result_path} already holds a finished result; pass --overwrite to "
+                         f"track again, or --out another folder")
+    else:
+        saved = partial.rows()
+        if len(saved) and not np.allclose(saved[0, :4], box, atol=1e-3):
+            raise ValueError(f"{partial.path} was started from the box "
+                             f"{','.join(f'{v:g}' for v in saved[0, :4])}, not --box "
+                             f"{args.box}; pass --overwrite to start afresh")
+
+    # 2. The source, then the model (a bad --config override is refused before the weights).
+    frames = read_frames(source, on_warning=_warn)
+    first = next(frames)  # raises a clear error for empty folders / unreadable videos
+    tracker = Tracker.from_checkpoint(args.checkpoint, config_overrides=args.overrides)
+    config = tracker.config
+    note = _synthetic_note(config, args.checkpoint)
+    if note:
+        print(note, file=sys.stderr)
+    absent_confidence = tracker.tracker_config.absent_confidence
+    smallest = smallest_box_side(first.shape[:2], tracker.input_hw, config.model.strides)
+    if min(box[2], box[3]) < smallest:
+        _warn(f"the box {box[2]:g}x{box[3]:g} px is smaller than this model can see: frames of "
+              f"{first.shape[1]}x{first.shape[0]} are scaled into its "
+              f"{tracker.input_hw[1]}x{tracker.input_hw[0]} input, where its finest stride is "
+              f"{min(config.model.strides)} px; boxes of at least {smallest}x{smallest} px make "
+              f"sense")
+    if len(saved):
+        print(f"resuming {name}: {partial.path} holds {len(saved)} frames from an interrupted "
+              f"run. The tracker's state cannot be restored from rows, so frames 1-{len(saved)} "
+              f"are tracked again (checked against the saved rows, not rewritten) and new rows "
+              f"follow from frame {len(saved) + 1}.", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        tracker.initialize(first, box)
+    except (flax.errors.FlaxError, TypeError) as err:
+        first_line = (str(err).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"--checkpoint {args.checkpoint}: its variables do not fit the model "
+                        f"its config.json describes ({type(err).__name__}: {first_line})") from err
+    init_seconds = time.perf_counter() - start
+
+    # 3. Track, writing every row as it comes.
+    if len(saved):
+        partial.open(keep=len(saved))
+    else:
+        partial.open()
+        partial.append(box, 1.0, init_seconds)
+    written = max(len(saved), 1)
+    video = None
+    if video_path is not None:
+        video = VideoWriter(video_path, first.shape[1::-1], args.fps, log=_warn)
+        video.write(draw_frame(first, box, 1.0, [], absent_confidence))
     total = count_frames(source)
-    start = time.time()
-    with tqdm(total=total or None, initial=1, desc="track", unit="frame") as bar:
-        for frame in frames:
-            out_box, confidence = tracker.track(frame)
-            rows.append((out_box, confidence))
-            if writer is not None:
-                writer.write(draw_frame(frame, out_box, confidence, tracker.distractor_boxes(),
-                                        absent_confidence))
-            bar.update(1)
-            bar.set_postfix(fps=f"{(len(rows) - 1) / max(time.time() - start, 1e-9):.1f}")
-    if writer is not None:
-        writer.release()
-    write_rows_atomic(pathlib.Path(args.out), rows)
-    print(f"wrote {len(rows)} rows to {args.out}" + (f" and {args.video}" if args.video else ""))
+    read = 1
+    stop = _StopOnSignal()
+    failure: BaseException | None = None
+    t0 = time.time()
+    try:
+        with stop, tqdm(total=total or None, initial=1, desc=f"track {name}", unit="frame",
+                        file=sys.stderr) as bar:
+            for index, frame in enumerate(frames, start=1):
+                read += 1
+                start = time.perf_counter()
+                out_box, confidence = tracker.track(frame)
+                seconds = time.perf_counter() - start
+                if index < len(saved):
+                    if not (np.allclose(out_box, saved[index, :4], atol=1e-3)
+                            and abs(confidence - saved[index, 4]) < 1e-4):
+                        raise UserError(
+                            f"cannot resume: frame {index + 1} tracks to "
+                            f"{','.join(f'{v:.4f}' for v in out_box)} ({confidence:.4f}) but "
+                            f"{partial.path} holds {','.join(f'{v:.4f}' for v in saved[index, :4])}"
+                            f" ({saved[index, 4]:.4f}): it was written with another checkpoint, "
+                            f"setting or source; pass --overwrite to start afresh")
+                else:
+                    partial.append(out_box, confidence, seconds)
+                    written += 1
+                if video is not None:
+                    video.write(draw_frame(frame, out_box, confidence,
+                                           tracker.distractor_boxes(), absent_confidence))
+                bar.update(1)
+                bar.set_postfix(fps=f"{(read - 1) / max(time.time() - t0, 1e-9):.1f}")
+                if stop.signum is not None:
+                    break
+    except BaseException as err:  # noqa: BLE001 - rows and video are kept, then reported
+        failure = err
+    partial.close()
+    video_note = ""
+    if video is not None:
+        closed = video.close()
+        video_note = f"; video: {closed} ({video.frames} frames)" if closed else ""
+    where = (f"the {written} frames tracked are in {partial.path}{video_note}; run the same "
+             f"command again to resume")
+    if failure is None and stop.signum is not None:
+        print(f"dmtrack track: stopped by {signal.Signals(stop.signum).name} after frame {read}"
+              f"{f' of {total}' if total else ''}: {where}", file=sys.stderr)
+        return 128 + int(stop.signum)
+    if isinstance(failure, UserError):
+        raise failure
+    if isinstance(failure, KeyboardInterrupt):
+        print(f"dmtrack track: interrupted after frame {read}: {where}", file=sys.stderr)
+        return 130
+    if isinstance(failure, (ValueError, OSError)):
+        raise UserError(f"{failure}; tracking stopped there: {where}") from failure
+    if failure is not None:
+        if os.environ.get("DMTRACK_DEBUG"):
+            raise failure
+        print(f"dmtrack track: unexpected error at frame {read + 1}: "
+              f"{type(failure).__name__}: {failure}; {where} (DMTRACK_DEBUG=1 shows the "
+              f"traceback)", file=sys.stderr)
+        return 1
+    if read < len(saved):
+        raise UserError(f"{partial.path} holds {len(saved)} frames but {source} has only "
+                        f"{read}; pass --overwrite to start afresh")
+
+    # 4. The result files replace the partial one.
+    path = partial.finish()
+    if total and not source.is_dir() and read < total:
+        _warn(f"{source} announces {total} frames but decoding stopped after {read} "
+              f"(a truncated or damaged stream?): the result has {read} rows")
+    print(f"wrote {read} rows to {path} (with {name}_confidence.value and {name}_time.txt)"
+          + (f" and {video_path}" if video_path else ""))
+    print(f"score it: dmtrack eval --benchmark lasot --root DATASET_ROOT --results-dir "
+          f"{results_dir} --sequences {name}")
     return 0
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "track", help="track one target through a video or a folder of frames",
-        description="Track a target given its first-frame box. Tracker settings can be "
-                    "overridden with --config.tracker.FIELD=VALUE.")
+        description="Track a target given its first-frame box. Writes RESULTS_DIR/NAME.txt "
+                    "(x,y,w,h per frame), NAME_confidence.value and NAME_time.txt, the layout "
+                    "`dmtrack eval --results-dir` scores. Rows are kept on interruption and a "
+                    "re-run resumes. Tracker settings can be overridden with "
+                    "--config.tracker.FIELD=VALUE.")
     parser.add_argument("source", help="a video file or a folder of image frames")
-    parser.add_argument("--box", required=True, help="first-frame box x,y,w,h (pixels)")
+    parser.add_argument("--box", required=True,
+                        help="first-frame box x,y,w,h (pixels; may start left of or above the "
+                             "frame, e.g. --box -20,10,100,100)")
     parser.add_argument("--checkpoint", required=True,
                         help="a training workdir (newest step) or an exported checkpoint folder")
-    parser.add_argument("--out", required=True, help="result file: x,y,w,h,confidence per frame")
-    parser.add_argument("--video", default="", help="also write an annotated video (mp4)")
+    parser.add_argument("--out", required=True,
+                        help="results folder (or FOLDER/NAME.txt): NAME.txt, "
+                             "NAME_confidence.value, NAME_time.txt")
+    parser.add_argument("--name", default=None,
+                        help="sequence name (default: the video's stem or the frame folder's "
+                             "name; the parent's for a folder called img)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="track from frame 1 even if a finished or partial result exists")
+    parser.add_argument("--video", default="",
+                        help="also write an annotated video (.mp4, .mov, .mkv or .avi)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --video")
     parser.set_defaults(func=run, accepts_overrides=True)

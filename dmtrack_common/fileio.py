@@ -44,3 +44,26 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def check_writable_dir(folder: str | os.PathLike, what: str) -> pathlib.Path:
+    """Proves, before any work is spent, that `folder` can hold new files: it is a folder
+    where a file can be created, or it does not exist yet and its nearest existing ancestor is
+    a folder where one can be created (then it can be made). Leaves nothing behind (the probe
+    is removed; a missing folder is not created here). ValueError ``"<what> <folder>:
+    <reason>"`` otherwise (`what` names the option, e.g. ``--out``)."""
+    folder = pathlib.Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        which = "is an existing file" if existing == folder else f"{existing} is a file"
+        raise ValueError(f"{what} {folder}: {which}, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"{what} {folder}: cannot write there "
+                         f"({err.strerror or type(err).__name__})") from None
+    return folder

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 import cv2
 import numpy as np
@@ -17,16 +17,64 @@ import numpy as np
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-def load_frame(path: str | os.PathLike) -> np.ndarray:
-    """Reads one image file as uint8 RGB (H, W, 3).
+Warning = Callable[[str], None]
+
+
+def truncation_warning(data: bytes, source: str) -> Optional[str]:
+    """A message naming `source` when encoded JPEG or PNG bytes end early (no JPEG end-of-image
+    marker / no PNG IEND chunk): decoders then fill the missing part with grey, and libjpeg's
+    own "Premature end of JPEG file" goes only to the process's stderr. None otherwise."""
+    if data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data[-1024:]:
+        return f"truncated JPEG (no end-of-image marker): {source}; its missing part is grey"
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
+        return f"truncated PNG (no IEND chunk): {source}; its missing part is grey"
+    return None
+
+
+def _decode_truncated(data: bytes) -> Optional[np.ndarray]:
+    """BGR of a truncated JPEG/PNG as far as it goes (the rest grey), with Pillow's lenient
+    decoder; None when even that fails."""
+    import io
+
+    from PIL import Image, ImageFile
+
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgb = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, SyntaxError):
+        return None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def load_frame(path: str | os.PathLike, on_warning: Optional[Warning] = None) -> np.ndarray:
+    """Reads one image file as uint8 RGB (H, W, 3) (grayscale and RGBA images are converted,
+    16-bit ones scaled to 8 bits).
 
     Raises FileNotFoundError for a missing file and ValueError naming the path for one that
-    OpenCV cannot decode (OpenCV itself returns None rather than raising).
+    OpenCV cannot decode (OpenCV itself returns None rather than raising). With `on_warning`,
+    a truncated JPEG/PNG is decoded as far as it goes (OpenCV, else Pillow's lenient decoder;
+    the missing part grey) and reported to it (`truncation_warning`); one that decodes not at
+    all is the ValueError above.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"frame not found: {path}")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if on_warning is None:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+        warning = truncation_warning(data, path)
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+        if image is None and warning:
+            image = _decode_truncated(data)  # OpenCV refuses what libjpeg can still show
+        if image is not None and warning:
+            on_warning(warning)
     if image is None:
         raise ValueError(f"unreadable image (corrupt or unsupported format): {path}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -73,19 +121,23 @@ def count_frames(source: str | os.PathLike) -> int:
     return max(n, 0)
 
 
-def read_frames(source: str | os.PathLike) -> Iterator[np.ndarray]:
+def read_frames(source: str | os.PathLike,
+                on_warning: Optional[Warning] = None) -> Iterator[np.ndarray]:
     """Yields the uint8 RGB (H, W, 3) frames of a video file or of a frame folder (in
     `list_frames` order).
 
     Raises FileNotFoundError for a missing source or an empty folder, ValueError for a file
-    OpenCV cannot decode as a video or an unreadable image in the folder.
+    OpenCV cannot decode as a video or an unreadable image in the folder (naming the image,
+    when the iteration reaches it). `on_warning` receives a message naming each truncated
+    image that still decodes (`load_frame`). A video whose stream stops early simply ends:
+    compare the frames read with `count_frames` to tell.
     """
     source = pathlib.Path(source)
     if not source.exists():
         raise FileNotFoundError(f"no such video or frame folder: {source}")
     if source.is_dir():
         for path in list_frames(source):
-            yield load_frame(path)
+            yield load_frame(path, on_warning)
         return
     capture = cv2.VideoCapture(str(source))
     ok, image = capture.read() if capture.isOpened() else (False, None)

@@ -52,7 +52,15 @@ def load_exported(directory: str | os.PathLike):
             f"{directory} is not an exported checkpoint (expected {CONFIG_FILE} and "
             f"{VARIABLES_DIR}/ inside)")
     config = read_config(directory / CONFIG_FILE)
-    variables = ocp.StandardCheckpointer().restore(directory / VARIABLES_DIR)
+    variables_dir = directory / VARIABLES_DIR
+    if not any(variables_dir.iterdir()):
+        raise ValueError(f"{variables_dir}: empty (the checkpoint's weights are missing)")
+    try:
+        variables = ocp.StandardCheckpointer().restore(variables_dir)
+    except Exception as err:  # noqa: BLE001 - orbax raises many types; one line names the file
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"{variables_dir}: cannot restore the weights "
+                         f"({type(err).__name__}: {first})") from err
     return variables, config
 
 
@@ -62,8 +70,17 @@ def read_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
     Tracker fields that an old config lacks are filled where trackers are built
     (`dmtrack_jax.tracking.tracker.resolve_tracker_config`), not here.
     """
-    with open(path) as f:
-        config = ml_collections.ConfigDict(_lists_to_tuples(json.load(f)))
+    try:
+        with open(path) as f:
+            payload = json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: corrupt config, not valid JSON ({err})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: corrupt config, not a text file") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
+        raise ValueError(f"{path}: not a model config (a JSON object with a 'model' section "
+                         f"expected)")
+    config = ml_collections.ConfigDict(_lists_to_tuples(payload))
     return config.lock()
 
 
@@ -82,6 +99,11 @@ def _checkpoint_kind(path: pathlib.Path) -> str:
         return "exported"
     if (path / CONFIG_FILE).is_file() and (path / "checkpoints").is_dir():
         return "workdir"
+    if (path / CONFIG_FILE).is_file():
+        raise FileNotFoundError(
+            f"--checkpoint {path}: {path / VARIABLES_DIR} is missing (the weights; "
+            f"{CONFIG_FILE} is there but neither {VARIABLES_DIR}/ nor a training workdir's "
+            f"checkpoints/)")
     raise FileNotFoundError(
         f"--checkpoint {path}: neither an exported checkpoint ({CONFIG_FILE} + "
         f"{VARIABLES_DIR}/) nor a training workdir ({CONFIG_FILE} + checkpoints/)")
@@ -130,3 +152,29 @@ def load_for_inference(path: str | os.PathLike):
     if state.get("batch_stats"):
         variables["batch_stats"] = state["batch_stats"]
     return variables, config
+
+
+def training_sources(config) -> dict:
+    """What a checkpoint's weights were trained on, from its config alone.
+
+    Returns {"imported_from": str or None, "sources": [names]}: `imported_from` is set by
+    `dmtrack convert` (the released weights, trained by the authors on real videos; configs
+    named `dmtrack_gs_official` converted before that field existed count as imported too);
+    `sources` lists the `data.sources` entries with a positive `weight` or `reid_weight`, the
+    data the training mix drew from.
+    """
+    imported = config.get("imported_from") or None
+    if imported is None and config.get("name") == "dmtrack_gs_official":
+        imported = "the released DMTrack-GS weights"
+    sources = []
+    for name, source in (config.get("data", {}).get("sources", {}) or {}).items():
+        if float(source.get("weight", 0) or 0) > 0 or float(source.get("reid_weight", 0) or 0) > 0:
+            sources.append(name)
+    return {"imported_from": imported, "sources": sorted(sources)}
+
+
+def trained_only_on_synthetic(config) -> bool:
+    """True when the weights were trained here on the synthetic source alone (the shipped
+    `checkpoints/tiny`): such a model knows only synthetic scenes."""
+    record = training_sources(config)
+    return record["imported_from"] is None and record["sources"] == ["synthetic"]

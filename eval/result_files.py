@@ -1,7 +1,15 @@
 """Result files in each toolkit's own format: written atomically, read back leniently.
 
 * OPE (LaSOT, OTB, TLP, TrackingNet): `<dir>/<seq>.txt`, one `x,y,w,h` row per frame (OTB
-  also under its own spellings of two-target names; see `_name_candidates`). Another naming
+  also under its own spellings of two-target names; see `_name_candidates`). Beside it, as
+  every tracking entry point writes them (`dmtrack track`, `dmtrack demo`,
+  `dmtrack eval --checkpoint`): `<seq>_confidence.value`, one confidence in [0, 1] per frame
+  (frame 1, the given box, is 1; unlike VOT-LT's file there is no empty first line), and
+  `<seq>_time.txt`, seconds per frame (pytracking's name). The box file is written last, so its
+  presence marks a finished sequence; the confidence file is named `.value` (the VOT
+  toolkit's suffix) so that no tool globbing `*.txt` for sequences mistakes it for one.
+  `dmtrack track` streams rows into `<dir>/<seq>.partial` (`PartialOpeResult`) and turns it
+  into these files when the sequence ends. Another naming
   (`<seq>_001.txt`, `<Tracker>_<seq>.txt`, `<seq>/<seq>.txt`) is refused with the closest
   names present. A result with one row per image from image 1 is aligned to the annotated
   frames (`align_ope_result`).
@@ -49,10 +57,113 @@ def ope_result_path(results_dir, name: str) -> pathlib.Path:
     return pathlib.Path(results_dir) / f"{name}.txt"
 
 
-def write_ope_result(results_dir, name: str, boxes: np.ndarray) -> pathlib.Path:
+def ope_confidence_path(results_dir, name: str) -> pathlib.Path:
+    return pathlib.Path(results_dir) / f"{name}_confidence.value"
+
+
+def ope_time_path(results_dir, name: str) -> pathlib.Path:
+    return pathlib.Path(results_dir) / f"{name}_time.txt"
+
+
+def write_ope_result(results_dir, name: str, boxes: np.ndarray,
+                     confidences: Iterable[float] | None = None,
+                     times: Iterable[float] | None = None) -> pathlib.Path:
+    """`<name>.txt` (boxes), and `<name>_confidence.value` / `<name>_time.txt` when given; each
+    atomically, the box file last (its presence marks the sequence finished)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if confidences is not None:
+        confidences = np.asarray(list(confidences), np.float64).reshape(-1)
+        if len(confidences) != len(boxes):
+            raise ValueError(f"{name}: {len(confidences)} confidences for {len(boxes)} boxes")
+        write_text_atomic(ope_confidence_path(results_dir, name),
+                          "".join(f"{c:.6f}\n" for c in confidences))
+    if times is not None:
+        write_text_atomic(ope_time_path(results_dir, name),
+                          "".join(f"{t:.6f}\n" for t in times))
     path = ope_result_path(results_dir, name)
     write_text_atomic(path, _box_rows(boxes))
     return path
+
+
+def read_ope_confidences(results_dir, name: str) -> np.ndarray:
+    """(N,) from `<name>_confidence.value`; FileNotFoundError naming it when absent."""
+    path = ope_confidence_path(results_dir, name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no confidence file for sequence {name}: expected {path}")
+    return read_number_rows(path, columns=1).reshape(-1)
+
+
+class PartialOpeResult:
+    """The rows of one sequence as they are tracked: `<dir>/<name>.partial`, one line
+    `x,y,w,h,confidence,seconds` per frame, appended and flushed to the OS as each frame ends
+    (a killed process keeps every finished row; only SIGKILL mid-write can leave a torn last
+    line, which `rows()` drops). `finish()` writes the OPE files above (box file last, each
+    by atomic rename) and removes the partial file.
+    """
+
+    def __init__(self, results_dir, name: str):
+        self.results_dir = pathlib.Path(results_dir)
+        self.name = name
+        self.path = self.results_dir / f"{name}.partial"
+        self._file = None
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def rows(self) -> np.ndarray:
+        """(N, 6) complete rows on disk (N = 0 without a file); a torn last line is dropped.
+        ValueError naming the file and line for anything else that is not 6 numbers."""
+        if not self.path.is_file():
+            return np.zeros((0, 6))
+        text = self.path.read_text()
+        lines = text.split("\n")
+        if lines and lines[-1] != "":  # no newline after the last line: torn, drop it
+            lines = lines[:-1]
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                values = [float(v) for v in line.split(",")]
+            except ValueError:
+                values = []
+            if len(values) != 6:
+                raise ValueError(f"{self.path}:{number}: expected 6 numbers "
+                                 f"x,y,w,h,confidence,seconds, got {line!r}")
+            rows.append(values)
+        return np.asarray(rows, np.float64).reshape(-1, 6)
+
+    def open(self, keep: int = 0) -> None:
+        """Starts writing: keeps the first `keep` rows on disk (a resumed run), drops the rest
+        (including a torn line)."""
+        kept = self.rows()[:keep]
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w")
+        for row in kept:
+            self._file.write(self._line(row[:4], row[4], row[5]))
+        self._file.flush()
+
+    @staticmethod
+    def _line(box, confidence, seconds) -> str:
+        return ",".join(f"{float(v):.4f}" for v in box) + f",{float(confidence):.6f}," \
+            f"{float(seconds):.6f}\n"
+
+    def append(self, box, confidence: float, seconds: float) -> None:
+        self._file.write(self._line(np.asarray(box, np.float64).reshape(4), confidence, seconds))
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def finish(self) -> pathlib.Path:
+        """The OPE files from the rows on disk; removes the partial file. Returns the box file."""
+        self.close()
+        rows = self.rows()
+        path = write_ope_result(self.results_dir, self.name, rows[:, :4], rows[:, 4], rows[:, 5])
+        self.path.unlink()
+        return path
 
 
 def _files_present(results_dir: pathlib.Path) -> list[str]:

@@ -54,13 +54,15 @@ class ResultWriter(Protocol):
 
 
 class OpeWriter:
-    """LaSOT / OTB / TLP / TrackingNet: `<seq>.txt`."""
+    """LaSOT / OTB / TLP / TrackingNet: `<seq>.txt`, with `<seq>_confidence.value` and
+    `<seq>_time.txt` beside it (the layout `dmtrack track` writes)."""
 
     def is_done(self, results_dir, sequence):
         return result_files.ope_result_path(results_dir, sequence.name).is_file()
 
     def write(self, results_dir, sequence, output):
-        result_files.write_ope_result(results_dir, sequence.name, output.boxes)
+        result_files.write_ope_result(results_dir, sequence.name, output.boxes,
+                                      output.confidences, output.times)
 
 
 class Got10kWriter:

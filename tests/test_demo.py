@@ -36,5 +36,15 @@ def test_demo_runs_and_its_file_scores_match_the_in_memory_scores(tmp_path, caps
     np.testing.assert_allclose(scores["reid"]["success"], ope.success, atol=1e-6)
     for png in ("lasot_success.png", "lasot_precision.png"):
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG"
-    assert (out / "annotated" / f"{names[0]}.mp4").stat().st_size > 1000
+    # The layout `dmtrack track` writes: confidences and times beside the boxes.
+    confidences = result_files.read_ope_confidences(results_dir, names[0])
+    assert len(confidences) == 24 and confidences[0] == 1.0
+    assert len(np.loadtxt(results_dir / f"{names[0]}_time.txt")) == 24
+    import cv2
+
+    capture = cv2.VideoCapture(str(out / "annotated" / f"{names[0]}.mp4"))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    assert count == 24  # it plays, one frame per frame
     assert pathlib.Path(out / "benchmark" / "testing_set.txt").read_text().split() == names

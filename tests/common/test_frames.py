@@ -52,3 +52,37 @@ def test_video_frames_and_errors(tmp_path):
         frames.load_frame(tmp_path / "broken.jpg")
     with pytest.raises(ValueError, match="undecodable image bytes from x.jpg"):
         frames.decode_frame(b"junk", source="x.jpg")
+
+
+def test_grayscale_rgba_and_16_bit_frames_load_as_uint8_rgb(tmp_path):
+    gray = np.full((5, 7), 90, np.uint8)
+    cv2.imwrite(str(tmp_path / "1.png"), gray)
+    rgba = np.zeros((5, 7, 4), np.uint8)
+    rgba[..., 0], rgba[..., 2], rgba[..., 3] = 200, 10, 0  # BGRA, fully transparent
+    cv2.imwrite(str(tmp_path / "2.png"), rgba)
+    cv2.imwrite(str(tmp_path / "3.png"), np.full((5, 7, 3), 257 * 40, np.uint16))
+    loaded = list(frames.read_frames(tmp_path))
+    assert [f.shape for f in loaded] == [(5, 7, 3)] * 3 and all(f.dtype == np.uint8 for f in loaded)
+    assert np.all(loaded[0] == 90)
+    assert tuple(loaded[1][0, 0]) == (10, 0, 200)  # RGB; alpha dropped
+    assert np.all(loaded[2] == 40)  # 16 bits scaled to 8
+
+
+def test_a_truncated_jpeg_is_decoded_as_far_as_it_goes_with_a_warning(tmp_path):
+    image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    data = cv2.imencode(".jpg", image)[1].tobytes()
+    path = tmp_path / "00000001.jpg"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    warnings = []
+    [frame] = list(frames.read_frames(tmp_path, on_warning=warnings.append))
+    assert frame.shape == (64, 64, 3)
+    assert warnings == [f"truncated JPEG (no end-of-image marker): {path}; its missing part is "
+                        f"grey"]
+    assert frames.truncation_warning(data, "x") is None
+    png = cv2.imencode(".png", image)[1].tobytes()
+    assert frames.truncation_warning(png, "x") is None
+    assert "truncated PNG" in frames.truncation_warning(png[:-30], "x")
+    # Bytes that decode not at all are an error naming the file, warning or not.
+    path.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="unreadable image .*00000001.jpg"):
+        list(frames.read_frames(tmp_path, on_warning=warnings.append))

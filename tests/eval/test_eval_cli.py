@@ -208,3 +208,30 @@ def test_server_scored_split_tracks_and_stops_with_a_pointer(tmp_path, bench_fil
     assert cli.main(["eval", "--benchmark", "trackingnet", "--root", str(root),
                      "--results-dir", str(tmp_path / "w" / "results" / "trackingnet_TEST")]) == 2
     assert "scored by the benchmark's server" in capsys.readouterr().err
+
+
+def test_output_locations_are_checked_before_tracking_or_scoring(lasot_root, tmp_path, capsys,
+                                                                 monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a tracker was built before the outputs were checked")
+
+    monkeypatch.setattr(Tracker, "from_checkpoint", never)
+    monkeypatch.delenv("DMTRACK_DEBUG", raising=False)
+    exact = tmp_path / "exact"
+    result_files.write_ope_result(exact, "cat-1", np.array([BOX] * 3))
+    (tmp_path / "a_folder.json").mkdir()
+    base = ["eval", "--benchmark", "lasot", "--root", str(lasot_root)]
+    cases = [
+        (["--results-dir", str(exact), "--json", "/proc/h9_no/s.json"],
+         "--json /proc/h9_no: cannot write there"),
+        (["--results-dir", str(exact), "--json", str(tmp_path / "a_folder.json")],
+         f"--json {tmp_path / 'a_folder.json'} is an existing folder"),
+        (["--results-dir", str(exact), "--plot-dir", "/proc/h9_plots"],
+         "--plot-dir /proc/h9_plots: cannot write there"),
+        (["--checkpoint", "c", "--workdir", "/proc/h9_w"],
+         "--workdir: results folder /proc/h9_w/results/lasot: cannot write there"),
+    ]
+    for extra, message in cases:
+        assert cli.main(base + extra) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (message, err)

@@ -89,3 +89,41 @@ def test_oxuva_csv_round_trip_with_true_false(tmp_path):
     path.write_text("vid,obj,30,yes,0.9,0.1,0.3,0.2,0.4\n")
     with pytest.raises(ValueError, match=r"vid_obj.csv:1: presence 'yes'"):
         result_files.read_oxuva_predictions(path)
+
+
+def test_ope_companions_confidence_and_time_beside_the_boxes(tmp_path):
+    result_files.write_ope_result(tmp_path, "cat-1", BOXES[:2], [1.0, 0.25], [0.5, 0.01])
+    assert sorted(os.listdir(tmp_path)) == ["cat-1.txt", "cat-1_confidence.value",
+                                            "cat-1_time.txt"]
+    assert (tmp_path / "cat-1_confidence.value").read_text() == "1.000000\n0.250000\n"
+    np.testing.assert_array_equal(result_files.read_ope_confidences(tmp_path, "cat-1"),
+                                  [1.0, 0.25])
+    assert (tmp_path / "cat-1_time.txt").read_text() == "0.500000\n0.010000\n"
+    with pytest.raises(ValueError, match="3 confidences for 2 boxes"):
+        result_files.write_ope_result(tmp_path, "dog-1", BOXES[:2], [1, 1, 1])
+    # The companions do not make a folder unreadable as results: the box file alone scores.
+    np.testing.assert_array_equal(result_files.read_ope_result(tmp_path, "cat-1"), BOXES[:2])
+
+
+def test_partial_result_streams_rows_drops_a_torn_line_and_finishes_atomically(tmp_path):
+    partial = result_files.PartialOpeResult(tmp_path, "cat-1")
+    assert not partial.exists() and partial.rows().shape == (0, 6)
+    partial.open()
+    partial.append([1, 2, 3, 4], 1.0, 0.5)
+    partial.append([1.5, 2.5, 3.5, 4.5], 0.25, 0.01)
+    # Flushed as written: another reader sees both rows before close.
+    assert (tmp_path / "cat-1.partial").read_text().count("\n") == 2
+    partial.close()
+    with open(tmp_path / "cat-1.partial", "a") as f:
+        f.write("9,9,9")  # a row torn by SIGKILL
+    np.testing.assert_array_equal(partial.rows()[:, :5], [[1, 2, 3, 4, 1], [1.5, 2.5, 3.5, 4.5,
+                                                                              0.25]])
+    partial.open(keep=1)  # resume after row 1: the rest and the torn line are gone
+    partial.append([2, 2, 2, 2], 0.5, 0.02)
+    path = partial.finish()
+    assert path == tmp_path / "cat-1.txt" and not partial.exists()
+    assert path.read_text() == "1.0000,2.0000,3.0000,4.0000\n2.0000,2.0000,2.0000,2.0000\n"
+    np.testing.assert_array_equal(result_files.read_ope_confidences(tmp_path, "cat-1"), [1, 0.5])
+    (tmp_path / "bad.partial").write_text("1,2,3\n")
+    with pytest.raises(ValueError, match=r"bad.partial:1: expected 6 numbers"):
+        result_files.PartialOpeResult(tmp_path, "bad").rows()

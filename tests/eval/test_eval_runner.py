@@ -63,7 +63,9 @@ def test_killed_run_resumes_without_redoing_finished_sequences(lasot_root, tmp_p
         runner.run_benchmark(sequences, lambda: OffsetTracker(log, crash_at=(1, 3)), out,
                              runner.OpeWriter(), process_index=0, process_count=1,
                              progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["bear-1.txt"]  # cat-2 left no file
+    # bear-1 in the layout `dmtrack track` writes; cat-2 left no file
+    assert sorted(p.name for p in out.iterdir()) == ["bear-1.txt", "bear-1_confidence.value",
+                                                     "bear-1_time.txt"]
     first = (out / "bear-1.txt").read_text()
     log.clear()
     summary = runner.run_benchmark(sequences, lambda: OffsetTracker(log), out,
