@@ -1,7 +1,7 @@
 """`dmtrack track VIDEO_OR_FRAME_DIR --box x,y,w,h --checkpoint C --out RESULTS_DIR`.
 
 Results (the layout every entry point writes and `dmtrack eval --results-dir` scores as is;
-`eval.result_files`): `RESULTS_DIR/<name>.txt`, one `x,y,w,h` row per frame with 3 decimals
+`eval.result_files`): `RESULTS_DIR/<name>.txt`, one `x,y,w,h` row per frame with 4 decimals
 (frame 1 is the given box; w = x2 - x1 + 1 under the released `box_convention='pixel_inclusive'`), `<name>_confidence.value` (one confidence per frame, 1 on frame 1) and
 `<name>_time.txt` (seconds per frame). `<name>` is `--name`, else the video's file stem or the
 frame folder's name (its parent's for a folder called `img`, as in LaSOT/OTB:
