@@ -16,11 +16,11 @@ from typing import Sequence
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from dmtrack_apps import (convert, demo, evaluate, prepare_tfds, synth, track,  # noqa: E402
-                          train)
+                          train, vot)
 from dmtrack_apps.errors import UserError  # noqa: E402
 
 # The subcommand modules, in the order `dmtrack --help` lists them.
-SUBCOMMANDS = (synth, prepare_tfds, train, track, evaluate, convert, demo)
+SUBCOMMANDS = (synth, prepare_tfds, train, track, evaluate, convert, demo, vot)
 
 
 def build_parser() -> argparse.ArgumentParser:
