@@ -27,9 +27,14 @@ parsed). The conventions used, and where they come from:
   .get('confidence', 0)`) and store it as `<seq>_001_confidence.value` beside `<seq>_001.txt`
   (`vot.tracker.results.Trajectory.write`). TraX carries numbers as 32-bit floats, so stored
   boxes agree with `dmtrack track`'s 4-decimal rows to about 1e-4 pixel.
-* Session: one `Tracker` (one jitted network) is built once per process and used for every
-  `initialize` the client sends (the toolkit re-initialises on the same process, e.g. in the
-  `redetection` experiment); `quit` or end of input ends the process with status 0.
+* Session: one `Tracker` (one jitted network) is built once per process, after the handshake
+  (whose client timeout is 30 s) and before the first reply (the `timeout` of trackers.ini,
+  600 s in the README's example), and used for every `initialize` the client sends. The toolkit
+  starts one process per sequence (`vot.tracker.trax.TraxTrackerRuntime`, stopped when the
+  sequence ends) and sends that sequence's initialisations (repetitions, re-initialisation
+  after a failure in supervised experiments) to the same process unless trackers.ini sets
+  `restart = true`. `quit` ends the process with status 0; a client that goes away without
+  it, 1.
 
 Errors (a checkpoint that cannot be loaded, a bad override, an unreadable frame, a region that
 is neither a rectangle nor a polygon) end the session with a TraX `quit` carrying the reason,
