@@ -136,3 +136,15 @@ def test_a_checkpoint_that_cannot_load_ends_the_session_with_the_reason(tmp_path
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_without_the_trax_bindings_the_error_is_one_line_naming_the_extra(monkeypatch, capsys):
+    from dmtrack_apps.cli import main
+
+    for name in ("trax", "trax.server"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    monkeypatch.delenv("DMTRACK_DEBUG", raising=False)
+    assert main(["vot", "--checkpoint", "C"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("dmtrack vot: error: the TraX bindings")
+    assert "dmtrack-jax[vot]" in err[0]
