@@ -42,8 +42,9 @@ import dataclasses
 import numpy as np
 
 from data_pipelines.synthetic_render import SHAPE_FAMILIES, Scene, background_image, shape_mask
-from data_pipelines.synthetic_scene import (_integer_boxes, _Motion, _occluder_textures,
-                                            _plan_draw_order, _plan_looks, _reflect)
+from data_pipelines.synthetic_scene import (_check_arguments, _integer_boxes, _Motion,
+                                            _occluder_textures, _plan_draw_order, _plan_looks,
+                                            _reflect)
 
 __all__ = ["LASOT_LIKE", "LasotLikeParams", "plan_lasot_like_scene", "target_annotations"]
 
@@ -84,7 +85,7 @@ class LasotLikeParams:
     out_of_view_share: float = 0.5  # probability that an absence is an out-of-view period
     ramp: tuple[int, int] = (4, 9)  # frames to leave / come back / slide an occluder in or out
     event_gap: int = 15  # frames kept free between two events (absences and cuts)
-    reentry_min_distance: float = 0.5  # re-entry point >= this x image diagonal from the exit
+    reentry_min_distance: float = 0.5  # edge points of exit and re-entry >= this x image diagonal apart
     cross_period: tuple[int, int] = (150, 320)  # frames between two crossings of distractor 1
     cross_amplitude: tuple[float, float] = (2.5, 4.0)  # distractor 1's largest offset
     camera_margin_share: float = 0.5  # background margin (cut room) / image short side
@@ -228,8 +229,6 @@ def plan_lasot_like_scene(seed: int, num_frames: int, image_size=(160, 224),
     """Plan one video of the `lasot-like` preset (module docstring); same arguments and
     checks as `synthetic_scene.plan_scene`. `occlusion` / `out_of_view` False turn that kind
     of absence into the other kind (both False: no absence)."""
-    from data_pipelines.synthetic_scene import _check_arguments
-
     height, width = (int(v) for v in image_size)
     _check_arguments(num_frames, height, width, num_distractors)
     p = params
@@ -276,13 +275,20 @@ def plan_lasot_like_scene(seed: int, num_frames: int, image_size=(160, 224),
                 if np.abs(view - old).max() >= camera_margin // 2:
                     break
             camera[frame:] = view
-        anchor = fold(0)[frame - 1] if kind == "cut" else fold(0)[absence.start]
+        # A cut moves the target from where it is; a re-entry is measured between the points
+        # where the target touches the image edge on its way out and on its way back.
+        touch = half[:, 0].min(axis=0) - 2  # the box still overlaps the image by ~2 px
+
+        def edge_point(place):
+            return place if kind == "cut" else _outside(place, limits, touch)
+
+        anchor = edge_point(fold(0)[frame - 1] if kind == "cut" else fold(0)[absence.start])
         gaps = (np.array(p.cut_jump) * size[frame - 1, 0] if kind == "cut"
                 else (p.reentry_min_distance * float(np.hypot(*limits)), np.inf))
         for k in movers:
             for _ in range(100):
                 place = _random_place(rng, half[frame, k], limits, pad)
-                if k or gaps[0] <= np.hypot(*(place - anchor)) <= gaps[1]:
+                if k or gaps[0] <= np.hypot(*(edge_point(place) - anchor)) <= gaps[1]:
                     break
             paths[frame:, k] += place - paths[frame, k]
     centres = np.stack([fold(k) for k in range(num_objects)], axis=1)
