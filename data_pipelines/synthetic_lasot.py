@@ -43,8 +43,7 @@ import numpy as np
 
 from data_pipelines.synthetic_render import SHAPE_FAMILIES, Scene, background_image, shape_mask
 from data_pipelines.synthetic_scene import (_check_arguments, _integer_boxes, _Motion,
-                                            _occluder_textures, _plan_draw_order, _plan_looks,
-                                            _reflect)
+                                            _occluder_textures, _plan_looks, _reflect)
 
 __all__ = ["LASOT_LIKE", "LasotLikeParams", "plan_lasot_like_scene", "target_annotations"]
 
@@ -360,7 +359,9 @@ def plan_lasot_like_scene(seed: int, num_frames: int, image_size=(160, 224),
         occluder_boxes[s0:s1, 1] = [bar_x, -1, bar, height + 2]
     motion = _Motion(widths, heights, centres, limits, pad)
     object_boxes = _integer_boxes(motion)
-    draw_order = _plan_draw_order(rng, num_objects, [])
+    # Every distractor passes behind the target: its absences are the planned ones (a
+    # look-alike drawn in front could hide it whole and add absences LaSOT's rates do not have).
+    draw_order = list(range(1, num_objects)) + [0]
     occluder_textures = _occluder_textures(rng, looks.hue)
     background = background_image(rng, height + 2 * camera_margin, width + 2 * camera_margin)
     return Scene(image_size=(height, width), margin=camera_margin, background=background,
@@ -390,10 +391,12 @@ def _outside(point: np.ndarray, limits: np.ndarray, reach: np.ndarray) -> np.nda
 
 
 def target_annotations(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
-    """The target's LaSOT-style annotation from the plan alone: (boxes (F, 4) xywh clipped to
-    the image, NaN when absent; absent (F,) bool). Absent = the box lies outside the image, or
-    the occluders (drawn over everything) cover every pixel of its silhouette inside the image.
-    Rendering can only add absent frames where distractors in front hide the target whole."""
+    """The target's LaSOT-style annotation from the plan alone, without rendering: (boxes
+    (F, 4) xywh clipped to the image, NaN when absent; absent (F,) bool). Absent = no pixel of
+    the target's silhouette is drawn: its box lies outside the image, or the occluders
+    (rectangles drawn over everything) and the objects drawn after it (their silhouettes)
+    cover every pixel of it inside the image. This is what `generate_sequence` derives from the
+    rendered object-id mask, for any preset (tests compare the two)."""
     height, width = scene.image_size
     boxes = scene.object_boxes[:, 0].astype(np.float64)
     x0, y0 = np.clip(boxes[:, 0], 0, width), np.clip(boxes[:, 1], 0, height)
@@ -401,27 +404,44 @@ def target_annotations(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
     y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, height)
     clipped = np.stack([x0, y0, x1 - x0, y1 - y0], axis=-1)
     absent = ~((x1 > x0) & (y1 > y0))
+    in_front = scene.draw_order[scene.draw_order.index(0) + 1:]
     silhouettes: dict[tuple[int, int], np.ndarray] = {}
+
+    def silhouette(h: int, w: int) -> np.ndarray:
+        if (h, w) not in silhouettes:
+            silhouettes[(h, w)] = shape_mask(scene.shape, h, w)
+        return silhouettes[(h, w)]
+
+    def overlapping(cover: np.ndarray, t: int) -> np.ndarray:
+        return cover[(cover[:, 2] > 0) & (cover[:, 3] > 0) & (cover[:, 0] < x1[t])
+                     & (cover[:, 0] + cover[:, 2] > x0[t]) & (cover[:, 1] < y1[t])
+                     & (cover[:, 1] + cover[:, 3] > y0[t])]
+
     for t in np.flatnonzero(~absent):
-        occ = scene.occluder_boxes[t]
-        occ = occ[(occ[:, 2] > 0) & (occ[:, 0] < x1[t]) & (occ[:, 0] + occ[:, 2] > x0[t])
-                  & (occ[:, 1] < y1[t]) & (occ[:, 1] + occ[:, 3] > y0[t])]
-        if not len(occ):
+        occ = overlapping(scene.occluder_boxes[t], t)
+        objects = overlapping(scene.object_boxes[t, in_front], t) if in_front else occ[:0]
+        if not len(occ) and not len(objects):
             continue
         if np.any((occ[:, 0] <= x0[t]) & (occ[:, 0] + occ[:, 2] >= x1[t])
                   & (occ[:, 1] <= y0[t]) & (occ[:, 1] + occ[:, 3] >= y1[t])):
             absent[t] = True  # one occluder covers the whole visible box
             continue
         bx, by, bw, bh = (int(v) for v in scene.object_boxes[t, 0])
-        if (bh, bw) not in silhouettes:
-            silhouettes[(bh, bw)] = shape_mask(scene.shape, bh, bw)
-        uncovered = silhouettes[(bh, bw)].copy()
+        uncovered = silhouette(bh, bw).copy()
         uncovered[:, :max(0, -bx)] = False  # outside the image
         uncovered[:max(0, -by)] = False
         uncovered[:, max(0, width - bx):] = False
         uncovered[max(0, height - by):] = False
         for ox, oy, ow, oh in occ:
             uncovered[max(0, oy - by):max(0, oy + oh - by), max(0, ox - bx):max(0, ox + ow - bx)] = False
+        for ox, oy, ow, oh in objects:
+            ox, oy, ow, oh = int(ox), int(oy), int(ow), int(oh)
+            # the part of the other object's silhouette that lies over the target's box
+            ya, yb = max(oy, by), min(oy + oh, by + bh)
+            xa, xb = max(ox, bx), min(ox + ow, bx + bw)
+            if ya < yb and xa < xb:
+                cover = silhouette(oh, ow)[ya - oy:yb - oy, xa - ox:xb - ox]
+                uncovered[ya - by:yb - by, xa - bx:xb - bx] &= ~cover
         absent[t] = not uncovered.any()
     clipped[absent] = np.nan
     return clipped, absent
