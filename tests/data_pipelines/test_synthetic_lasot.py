@@ -13,6 +13,8 @@ On LaSOT's 280 test sequences (the real annotations) this function gives the iss
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -165,3 +167,22 @@ def test_synth_cli_writes_the_lasot_like_preset(tmp_path):
     np.testing.assert_array_equal(sequence.absent, video.target_absent)
     np.testing.assert_array_equal(sequence.boxes[~sequence.absent],
                                   video.boxes[~video.target_absent, 0])
+
+
+@pytest.mark.skipif(not os.environ.get("DMTRACK_LASOT_ANNOTATIONS_ROOT"),
+                    reason="set DMTRACK_LASOT_ANNOTATIONS_ROOT to a LaSOT annotations root (see "
+                           "benchmarks/lasot_annotations_root.py) to check the definitions on "
+                           "the real 280 test sequences")
+def test_the_statistics_reproduce_the_lasot_column_on_the_real_annotations():
+    """Opt-in: the definitions are the issue's, because on LaSOT's real test annotations they
+    give its column (to the digits the issue printed; its 2.6 % absent is 2.68 % truncated)."""
+    from data_pipelines import datasets
+
+    root = os.environ["DMTRACK_LASOT_ANNOTATIONS_ROOT"]
+    sequences = datasets.read_dataset("lasot", root, "test", with_frames=False)
+    s = track_statistics([(q.boxes, q.absent) for q in sequences])
+    assert s["frames"] == 685_360 and s["sequences_with_absence"] == 165
+    for key, reference in LASOT.items():
+        digits = len(str(reference).split(".")[1]) if "." in str(reference) else 0
+        tolerance = 0.5 * 10.0 ** -digits + (0.001 if key == "absent_fraction" else 0)
+        assert abs(s[key] - reference) <= tolerance, (key, s[key], reference)
