@@ -18,18 +18,21 @@ ONE random generator in a fixed order (reordering them changes every video):
      a share of the frames (the box-to-box scale change of real annotations);
   3. speeds: every object's per-frame speed, in units of its own size, is log-normal (a
      per-video level plus a short-memory AR(1) fluctuation), in a slowly turning direction;
-  4. cuts: camera cuts at a Poisson rate; at a cut the background jumps to another view and
-     every object to a new place (the target `cut_jump` box sizes away);
-  5. absence events: their number (at least one), their log-normal lengths, their kinds
-     (an occluder covers the target / the target leaves the image) and their times;
+  4. absence events: their number (at least one), their lengths (a log-normal with medium and
+     long uniform parts), their kinds (an occluder covers the target / the target leaves the
+     image) and their times;
+  5. cuts: camera cuts at a Poisson rate, clear of the absences; at a cut the background jumps
+     to another view and every object to a new place (the target `cut_jump` box sizes away);
   6. paths: integrate the speeds, move everything at the cuts, put the target somewhere far
      from its exit point after every out-of-view period, fold the paths into the image;
      distractor 1 follows the target at an offset that oscillates through zero (it crosses
      the target every `cross_period` frames); the others wander on their own;
   7. the out-of-view excursions (leave through the nearest side, come back through another)
      and the occluder's passes;
-  8. the thin bar (a new place after every cut), integer boxes, occluder textures and the
-     background (larger than the image by `camera_margin`, the cuts' room).
+  8. the thin bar (a new place after every cut), integer boxes, the drawing order (every
+     distractor behind the target, so that absences are the planned ones), occluder textures
+     and the background (larger than the image by `camera_margin_share` of the short side: the
+     cuts' room).
 
 `target_annotations` gives the target's LaSOT-style annotation (box clipped to the image,
 absent flag) from a plan without rendering: the statistics test and `dmtrack synth` use it.
@@ -84,7 +87,9 @@ class LasotLikeParams:
     out_of_view_share: float = 0.5  # probability that an absence is an out-of-view period
     ramp: tuple[int, int] = (4, 9)  # frames to leave / come back / slide an occluder in or out
     event_gap: int = 15  # frames kept free between two events (absences and cuts)
-    reentry_min_distance: float = 0.5  # edge points of exit and re-entry >= this x image diagonal apart
+    # The points where the target touches the image edge on its way out and on its way back
+    # lie at least this share of the image diagonal apart.
+    reentry_min_distance: float = 0.5
     cross_period: tuple[int, int] = (150, 320)  # frames between two crossings of distractor 1
     cross_amplitude: tuple[float, float] = (2.5, 4.0)  # distractor 1's largest offset
     camera_margin_share: float = 0.5  # background margin (cut room) / image short side
@@ -433,7 +438,8 @@ def target_annotations(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         uncovered[:, max(0, width - bx):] = False
         uncovered[max(0, height - by):] = False
         for ox, oy, ow, oh in occ:
-            uncovered[max(0, oy - by):max(0, oy + oh - by), max(0, ox - bx):max(0, ox + ow - bx)] = False
+            uncovered[max(0, oy - by):max(0, oy + oh - by),
+                      max(0, ox - bx):max(0, ox + ow - bx)] = False
         for ox, oy, ow, oh in objects:
             ox, oy, ow, oh = int(ox), int(oy), int(ow), int(oh)
             # the part of the other object's silhouette that lies over the target's box

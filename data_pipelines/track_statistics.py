@@ -59,7 +59,8 @@ def track_statistics(sequences: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict
         absent = np.asarray(absent, dtype=bool)
         if boxes.shape != (len(absent), 4):
             raise ValueError(f"boxes {boxes.shape} do not match absent {absent.shape}")
-        present = ~absent & np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+        positive = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+        present = ~absent & positive
         absent = ~present
         pair = present[1:] & present[:-1]
         prev, cur = boxes[:-1][pair], boxes[1:][pair]
