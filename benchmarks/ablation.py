@@ -11,9 +11,10 @@ afford four times over; the shipped DC model has 5,000). The decay steps are tho
           --config.model.correlation=$c --config.train.steps=1000 \
           "--config.optim.decay_steps=(1200,1380)" --config.evals.synthetic.every=0
     done
-    .venv/bin/python benchmarks/ablation.py [--sequences 16 --frames 120]
+    .venv/bin/python benchmarks/ablation.py [--sequences 16 --frames 600 --preset lasot-like]
 
-tracks the benchmark once per model (network once per frame, association once per mode),
+(the benchmark is the generator's `lasot-like` preset by default, `--preset default` for the
+short busy videos of the first ablation) tracks the benchmark once per model (network once per frame, association once per mode),
 prints the table and writes benchmarks/ablation_results.json.
 """
 
@@ -63,16 +64,20 @@ def main() -> None:
     parser.add_argument("--checkpoints", nargs="*", default=[
         str(ROOT / "workdirs" / "ablation" / c) for c in ("dc", "cc", "dw", "hp")])
     parser.add_argument("--sequences", type=int, default=16)
-    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--preset", choices=("default", "lasot-like"), default="lasot-like",
+                        help="synthetic generator preset (default lasot-like)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "ablation_results.json"))
     args = parser.parse_args()
 
     first_config = resolve_tracker_config(read_inference_config(args.checkpoints[0]))
     videos = sb.make_videos(args.sequences, args.frames,
-                            tuple(first_config.data.sources.synthetic.size), SEED)
+                            tuple(first_config.data.sources.synthetic.size), SEED,
+                            preset=args.preset)
     absent = sum(int(v.target_absent[1:].sum()) for v in videos)
-    print(f"{len(videos)} held-out sequences x {args.frames} frames (seed {SEED}), "
+    print(f"{len(videos)} held-out sequences x {args.frames} frames (seed {SEED}, preset "
+          f"{args.preset}), "
           f"{absent} absent target frames")
     held = [sb.TrackedVideo(name, np.repeat(v.boxes[:1, 0], len(v.frames), axis=0),
                             np.ones(len(v.frames))) for name, v in zip(sb.video_names(videos), videos)]
@@ -98,6 +103,7 @@ def main() -> None:
     print(f"{'-':<5} {'held':<9} {baseline['success']:8.3f} {baseline['precision']:9.3f} "
           f"{baseline['norm_precision']:9.3f} {baseline['max_gm']:6.3f}  (first box held)")
     payload = {"sequences": args.sequences, "frames": args.frames, "seed": SEED,
+               "preset": args.preset,
                "date": time.strftime("%Y-%m-%d"), "results": results,
                "first_box_held": baseline}
     write_json_atomic(args.out, payload)

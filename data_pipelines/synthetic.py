@@ -20,6 +20,12 @@ Boxes follow the LaSOT convention: the box of the whole object clipped to the im
 part of it is visible; NaN (and flagged) when it is fully occluded or out of view. The flags are
 derived from the rendered object-id mask, so they are exact by construction.
 
+Presets (PRESETS, `preset=` here, `dmtrack synth --preset`): everything above is the `default`
+preset, which the shipped model was trained on. `lasot-like` (`synthetic_lasot`) draws the same
+world with LaSOT's statistics instead: long videos, mostly slow motion with fast bursts and
+camera cuts, rare absences of very unequal lengths (occluder passes and out-of-view periods
+with re-entry far from the exit), a distractor crossing the target again and again.
+
 Modules: `synthetic_scene` plans a video (paths, looks, events) from its seed,
 `synthetic_render` draws its frames, this module is the generator API (one video, a dataset's
 videos one by one), and `writers.write_dataset` writes a dataset in a real layout.
@@ -31,11 +37,19 @@ import dataclasses
 
 import numpy as np
 
+from data_pipelines import synthetic_scene
+from data_pipelines.synthetic_lasot import plan_lasot_like_scene, target_annotations
 from data_pipelines.synthetic_render import SHAPE_FAMILIES, Scene, render_frame, shape_mask
-from data_pipelines.synthetic_scene import MAX_OBJECTS_PER_SEQUENCE, plan_scene
+from data_pipelines.synthetic_scene import MAX_OBJECTS_PER_SEQUENCE
+
+# Generator presets: `default` (synthetic_scene's planner: one occlusion, one out-of-view period
+# and one crossing per video, smooth motion; the shipped model's training data) and `lasot-like`
+# (synthetic_lasot's planner: long videos with LaSOT's motion, absence and scale statistics).
+PRESETS = ("default", "lasot-like")
 
 __all__ = [
     "MAX_OBJECTS_PER_SEQUENCE",
+    "PRESETS",
     "SHAPE_FAMILIES",
     "Scene",
     "SyntheticVideo",
@@ -44,6 +58,7 @@ __all__ = [
     "plan_scene",
     "render_frame",
     "sequence_seed",
+    "target_annotations",
     "shape_mask",
 ]
 
@@ -73,6 +88,19 @@ class SyntheticVideo:
 # ----------------------------------------------------------------------------- videos
 
 
+def plan_scene(seed: int, num_frames: int, image_size: tuple[int, int] = (160, 224),
+               num_distractors: int = 3, *, occlusion: bool = True, out_of_view: bool = True,
+               preset: str = "default") -> Scene:
+    """Plan one video (nothing drawn) with the planner of `preset` (one of PRESETS):
+    `synthetic_scene.plan_scene` for 'default', `synthetic_lasot.plan_lasot_like_scene` for
+    'lasot-like'. Raises ValueError for an unknown preset and the planners' argument errors."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+    planner = plan_lasot_like_scene if preset == "lasot-like" else synthetic_scene.plan_scene
+    return planner(seed, num_frames, image_size, num_distractors, occlusion=occlusion,
+                   out_of_view=out_of_view)
+
+
 def generate_sequence(
     seed: int,
     num_frames: int,
@@ -83,14 +111,19 @@ def generate_sequence(
     out_of_view: bool = True,
     id_offset: int | None = None,
     keep_masks: bool = False,
+    preset: str = "default",
 ) -> SyntheticVideo:
     """Plan and render one video; see the module docstring for what it contains.
+
+    `preset`: 'default' or 'lasot-like' (`synthetic_scene.PRESETS`; the latter's long videos
+    follow LaSOT's motion, absence and scale statistics, see `synthetic_lasot`).
 
     `id_offset`: identities are `id_offset + 1 .. id_offset + K`; by default
     `seed * MAX_OBJECTS_PER_SEQUENCE`, so videos with different seeds never share an identity.
     """
     scene = plan_scene(
-        seed, num_frames, image_size, num_distractors, occlusion=occlusion, out_of_view=out_of_view
+        seed, num_frames, image_size, num_distractors, occlusion=occlusion, out_of_view=out_of_view,
+        preset=preset,
     )
     height, width = scene.image_size
     num_objects = scene.num_objects
@@ -155,13 +188,17 @@ def iter_dataset(
     seed: int,
     image_size: tuple[int, int] = (160, 224),
     num_distractors: int = 3,
+    preset: str = "default",
 ):
     """Yield the dataset's videos one by one. Identities are contiguous and unique across the
-    dataset: video i owns ids i*K+1 .. (i+1)*K with K = num_distractors + 1."""
+    dataset: video i owns ids i*K+1 .. (i+1)*K with K = num_distractors + 1. `preset`: see
+    `generate_sequence`."""
     if sequences < 1:
         raise ValueError(f"sequences must be >= 1, got {sequences}")
     if frames < 2:
         raise ValueError(f"frames must be >= 2 (a template and a search frame), got {frames}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
     num_objects = num_distractors + 1
     for index in range(sequences):
         yield generate_sequence(
@@ -170,4 +207,5 @@ def iter_dataset(
             image_size,
             num_distractors,
             id_offset=index * num_objects,
+            preset=preset,
         )

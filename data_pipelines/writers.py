@@ -325,17 +325,19 @@ def write_dataset(
     num_distractors: int = 3,
     *,
     progress: bool = False,
+    preset: str = "default",
     **writer_options,
 ) -> list[str]:
     """Generate `sequences` videos (`synthetic.iter_dataset`) and write them in a real layout.
 
     `format`: 'lasot' | 'got10k' | 'trackingnet' | 'mot17' | 'coco'. `writer_options` go to
     the layout writer (e.g. absent_box='nan', delimiter='\\t'). Returns the written sequence
-    directories (COCO: image files). Raises ValueError for an unknown format.
+    directories (COCO: image files). `preset`: the generator's ('default' or 'lasot-like').
+    Raises ValueError for an unknown format.
     """
     if format not in WRITERS:
         raise ValueError(f"unknown format {format!r}; expected one of {sorted(WRITERS)}")
-    videos = iter_dataset(sequences, frames, seed, image_size, num_distractors)
+    videos = iter_dataset(sequences, frames, seed, image_size, num_distractors, preset)
     if progress:
         from tqdm import tqdm
 

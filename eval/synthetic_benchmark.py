@@ -35,8 +35,8 @@ class TrackedVideo:
 
 
 def make_videos(count: int, frames: int, image_size: Sequence[int], seed: int = VALIDATION_SEED,
-                distractors: int = 3) -> list[SyntheticVideo]:
-    return list(iter_dataset(count, frames, seed, tuple(image_size), distractors))
+                distractors: int = 3, preset: str = "default") -> list[SyntheticVideo]:
+    return list(iter_dataset(count, frames, seed, tuple(image_size), distractors, preset))
 
 
 def video_names(videos: Sequence[SyntheticVideo]) -> list[str]:

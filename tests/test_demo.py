@@ -27,7 +27,7 @@ def test_demo_runs_and_its_file_scores_match_the_in_memory_scores(tmp_path, caps
     from eval import result_files, synthetic_benchmark as sb
     from eval.ope_metrics import evaluate_ope
 
-    videos = sb.make_videos(2, 24, (128, 160), seed=20_261_124)
+    videos = sb.make_videos(2, 24, (128, 160), seed=20_261_124, preset="lasot-like")  # default
     names = sb.video_names(videos)
     results_dir = out / "results" / "dmtrack_tiny_reid"
     predictions = [result_files.read_ope_result(results_dir, n) for n in names]
