@@ -228,7 +228,8 @@ def run(args) -> int:
             for index, frame in enumerate(frames, start=1):
                 read += 1
                 start = time.perf_counter()
-                out_box, confidence = tracker.track(frame)
+                result = tracker.track(frame)
+                out_box, confidence = result.box, result.confidence
                 seconds = time.perf_counter() - start
                 if index < len(saved):
                     if not (np.allclose(out_box, saved[index, :4], atol=1e-3)
@@ -244,7 +245,7 @@ def run(args) -> int:
                     written += 1
                 if video is not None:
                     video.write(draw_frame(frame, out_box, confidence,
-                                           tracker.distractor_boxes(), absent_confidence))
+                                           result.distractors, absent_confidence))
                 bar.update(1)
                 bar.set_postfix(fps=f"{(read - 1) / max(time.time() - t0, 1e-9):.1f}")
                 if stop.signum is not None:

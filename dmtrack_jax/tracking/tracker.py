@@ -1,9 +1,9 @@
 """The online tracker: the jitted network step plus the host-side association.
 
 `Tracker.initialize(frame, box_xywh)` builds the kernels once from frame 1 and the target's
-first-frame embedding; `Tracker.track(frame) -> (box_xywh, confidence)` runs one network call
-and one association update. `BatchedTracker` tracks B sequences at once: one vmapped network
-call per frame for all B, and B independent association states.
+first-frame embedding; `Tracker.track(frame) -> TrackResult` runs one network call and one
+association update. `BatchedTracker` tracks B sequences at once: one vmapped network call per
+frame for all B, B independent association states, `track(frames) -> list[TrackResult]`.
 Frames are uint8 RGB (H, W, 3); boxes in the user-facing x, y, w, h of the original frame.
 
 Build trackers with `Tracker.from_checkpoint(path, ...)` / `BatchedTracker.from_checkpoint`
@@ -15,6 +15,7 @@ the same way, before any frame is read or tracked.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Mapping, Sequence
 
@@ -26,6 +27,25 @@ from dmtrack_jax.config_utils import apply_overrides
 from dmtrack_jax.tracking.association import BatchedAssociator, Candidates
 from dmtrack_jax.tracking.config import check_tracker_config, default_tracker_config
 from dmtrack_jax.tracking.network import NetworkStep, clip_template_boxes, preprocess_frame
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackResult:
+    """What the tracker reports for one target on one frame.
+
+    box: (4,) float64 x, y, w, h in pixels of the ORIGINAL frame (x, y the top-left corner;
+      under `box_convention='pixel_inclusive'` w = x2 - x1 + 1). When the target is judged
+      absent this is the last box reported while it was present (never NaN).
+    confidence: float in [0, 1], the chosen candidate's score (sigmoid(cls) *
+      sigmoid(centerness)), 0 when no candidate is the target; below
+      `tracker_config.absent_confidence` the target is judged absent.
+    distractors: (M, 4) float64 x, y, w, h (original-frame pixels) of the distractor
+      tracklets alive after this frame's association, M >= 0 (for drawing).
+    """
+
+    box: np.ndarray
+    confidence: float
+    distractors: np.ndarray
 
 
 def check_init_box(box_xywh, frame_hw) -> np.ndarray:
@@ -291,29 +311,35 @@ class BatchedTracker(_FromConfig):
         self.last_candidates = candidates
         return candidates
 
-    def associate(self, candidates: Sequence[Candidates]) -> tuple[np.ndarray, np.ndarray]:
-        """The association half of a step: B candidate sets -> (boxes (B, 4) float64 x, y, w, h
-        in original-frame pixels, confidences (B,) float64 in [0, 1]). See `track`.
+    def associate(self, candidates: Sequence[Candidates]) -> list[TrackResult]:
+        """The association half of a step: B candidate sets (`detect`'s) -> B `TrackResult`s,
+        one per sequence in `initialize`'s order. See `track`.
 
         Raises RuntimeError before `initialize`.
         """
         if self._association is None:
             raise RuntimeError("call initialize() before track()")
         boxes_xyxy, confidences = self._association.update(candidates)
-        return (xyxy_to_xywh(np.asarray(boxes_xyxy), pixel_inclusive=self.pixel_inclusive),
-                np.asarray(confidences))
+        boxes = xyxy_to_xywh(np.asarray(boxes_xyxy, np.float64),
+                             pixel_inclusive=self.pixel_inclusive)
+        return [TrackResult(np.array(boxes[b], np.float64), float(confidences[b]),
+                            self.distractor_boxes(b)) for b in range(len(boxes))]
 
-    def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """One frame of each of the B sequences -> (boxes, confidences).
+    def track(self, frames: Sequence[np.ndarray]) -> list[TrackResult]:
+        """One frame of each of the B sequences -> B `TrackResult`s (a list, in
+        `initialize`'s order; `np.stack([r.box for r in results])` gives the (B, 4) boxes).
 
-        frames: B uint8 RGB images (H_b, W_b, 3), in `initialize`'s order. Returns boxes (B, 4)
-        float64 x, y, w, h in original-frame pixels and confidences (B,) float64 in [0, 1]:
-        the chosen candidate's score, 0 when no candidate is the target. Below
+        frames: B uint8 RGB images (H_b, W_b, 3), in `initialize`'s order, each of the size
+        of its sequence's first frame (more exactly: giving the same padded canvas; a frame of
+        another size is refused with a ValueError naming the sequence). Each result's box is
+        (4,) float64 x, y, w, h in that frame's pixels, its confidence the chosen candidate's
+        score in [0, 1] (0 when no candidate is the target). Below
         `tracker_config.absent_confidence` the target is judged absent and the box is the last
         one reported while it was present (paper section 3.5, DESIGN.md section 5: the target
-        tracklet among distractor tracklets, selected by `selection_mode`).
+        tracklet among distractor tracklets, selected by `selection_mode`); `distractors` are
+        the other tracklets' boxes.
 
-        Raises RuntimeError before `initialize`.
+        Raises RuntimeError before `initialize`, ValueError for a frame of another canvas size.
         """
         return self.associate(self.detect(frames))
 
@@ -342,15 +368,17 @@ class BatchedTracker(_FromConfig):
         return np.array(self._first_embeddings)
 
     def distractor_boxes(self, index: int = 0) -> np.ndarray:
-        """(K, 4) x, y, w, h of the distractor tracklets of sequence `index` (for drawing)."""
+        """(M, 4) float64 x, y, w, h of the distractor tracklets of sequence `index` (for
+        drawing); also in each `TrackResult.distractors`."""
         if self._association is None:
             return np.zeros((0, 4))
-        return xyxy_to_xywh(self._association.distractor_boxes(index),
-                            pixel_inclusive=self.pixel_inclusive)
+        return np.asarray(xyxy_to_xywh(self._association.distractor_boxes(index),
+                                       pixel_inclusive=self.pixel_inclusive),
+                          np.float64).reshape(-1, 4)
 
 
 class Tracker(_FromConfig):
-    """One sequence: `initialize(frame, box_xywh)`, then `track(frame) -> (box_xywh, conf)`.
+    """One sequence: `initialize(frame, box_xywh)`, then `track(frame) -> TrackResult`.
 
     Built like `BatchedTracker` (`from_checkpoint`, `from_config`); exposes the same `config`,
     `tracker_config` and `input_hw`.
@@ -373,19 +401,35 @@ class Tracker(_FromConfig):
         return self._batched.input_hw
 
     def initialize(self, frame: np.ndarray, box_xywh) -> None:
-        """Starts a new sequence: frame uint8 RGB (H, W, 3); box_xywh the target's first-frame
-        box x, y, w, h in pixels of that frame. See `BatchedTracker.initialize` (paper section
-        3.5). Raises ValueError for a non-finite, empty or out-of-frame box."""
+        """Starts a new sequence (forgetting any previous one).
+
+        frame: uint8 RGB (H, W, 3), any size (resized by `resize_rule` into `input_hw` and
+        zero-padded to a multiple of `canvas_multiple`; see `network.preprocess_frame`).
+        box_xywh: (4,) x, y, w, h of the target in pixels of that frame (x, y the top-left
+        corner; may start left of or above the frame but must overlap it), read in the
+        tracker's `box_convention`. The network builds the target's kernels and first-frame
+        re-id embedding once (paper section 3.5); they are never updated.
+
+        Raises ValueError (one line) for a box that is not 4 finite numbers, has zero or
+        negative size or lies outside the frame.
+        """
         self._batched.initialize([frame], [box_xywh])
 
-    def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
-        """The next frame (uint8 RGB (H, W, 3)) -> (box (4,) float64 x, y, w, h in its pixels,
-        confidence in [0, 1]; below `tracker_config.absent_confidence` the target is judged
-        absent and the last present box is held). See `BatchedTracker.track`.
-        Raises RuntimeError before `initialize`."""
-        boxes, confidences = self._batched.track([frame])
-        return boxes[0], float(confidences[0])
+    def track(self, frame: np.ndarray) -> TrackResult:
+        """The next frame -> `TrackResult` (box (4,) float64 x, y, w, h in this frame's pixels,
+        confidence in [0, 1], distractors (M, 4)).
+
+        frame: uint8 RGB (H, W, 3) of the size of the first frame (a video has one size). A
+        frame of another size that pads to the same canvas is tracked (its boxes scaled by its
+        own factor); one that gives another canvas is refused with a ValueError (re-initialise
+        for a new frame size). Below `tracker_config.absent_confidence` the target is judged
+        absent and the box is the last one reported while it was present.
+
+        Raises RuntimeError before `initialize`, ValueError for a frame of another canvas size.
+        """
+        return self._batched.track([frame])[0]
 
     def distractor_boxes(self) -> np.ndarray:
-        """(K, 4) x, y, w, h of the distractor tracklets seen this frame (for drawing)."""
+        """(M, 4) x, y, w, h of the distractor tracklets seen this frame (for drawing; the
+        same as the last `TrackResult.distractors`)."""
         return self._batched.distractor_boxes(0)
