@@ -6,7 +6,8 @@ same frames, and against the FLOP bound.
     python benchmarks/bench_multi_target.py --config dmtrack_dla34 --frames 3 --targets 1,2,4,8
 
 Random weights (speed does not depend on their values), random 736x512 uint8 frames, K target
-boxes spread over the frame. Timed per frame, compile excluded (one warm-up frame):
+boxes spread over the frame. Timed per frame, compile excluded (one warm-up frame), the two
+contenders called alternately frame by frame (a shared machine's load then hits both alike):
   * network: `NetworkStep.detect_targets` with K-target kernels (one call) vs K calls of the
     one-target `detect` (what K separate trackers run);
   * end to end: `Tracker.track(frame)` of a K-target tracker (preprocess + network +
@@ -16,7 +17,10 @@ boxes spread over the frame. Timed per frame, compile excluded (one warm-up fram
 FLOP bound: with T the shared part (backbone + FPN + re-id head) and H one target's dynamic
 head, counted by `bench_flops.module_breakdown` (2 x multiply-adds of convs and matmuls), K
 targets cost at best (T + K H) / (K (T + H)) of K separate runs. "vs bound" = measured ratio /
-bound ratio (1.00 = at the bound; the issue's goal is within 10%, <= 1.10).
+bound ratio (1.00 = at the bound; the issue's goal is within 10%, <= 1.10). On CPU the
+paper config's 256-channel convs run as Winograd (`conv_algorithm='auto'`), so the executed
+FLOPs counted here (shared ~54, head ~35 GFLOP) are not the model's (~55 + ~75, the issue's
+figures); the bound for the issue's figures is reported too (`issue_bound_ratio`).
 Writes benchmarks/results/multi_target_<config>_<H>x<W>.json.
 """
 
@@ -43,13 +47,19 @@ def _boxes(k: int, frame_hw) -> np.ndarray:
     return np.asarray(out)
 
 
-def _median(fn, frames) -> float:
-    times = []
-    for frame in frames:
+def _alternating_medians(fn_a, fn_b, inputs) -> tuple[float, float]:
+    """Median seconds of fn_a and fn_b over `inputs`, called alternately per input (a, b, a,
+    b, ...), so a change of machine load hits both alike."""
+    times_a, times_b = [], []
+    for item in inputs:
         t0 = time.perf_counter()
-        fn(frame)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        fn_a(item)
+        t1 = time.perf_counter()
+        fn_b(item)
+        t2 = time.perf_counter()
+        times_a.append(t1 - t0)
+        times_b.append(t2 - t1)
+    return float(np.median(times_a)), float(np.median(times_b))
 
 
 def main() -> None:
@@ -95,10 +105,6 @@ def main() -> None:
         # One K-target tracker.
         tracker.initialize(frames[0], boxes)
         tracker.track(frames[0])  # compile
-        multi_e2e = _median(tracker.track, frames[1:])
-        prepared = [preprocess_frame(f, hw)[0][None] for f in frames[1:]]
-        k_kernels = tracker._batched.kernels
-        multi_net = _median(lambda c: network.detect_targets(c, k_kernels), prepared)
         # K separate one-target trackers (sharing the compiled network).
         singles = []
         for box in boxes:
@@ -107,14 +113,19 @@ def main() -> None:
             single.initialize(frames[0], box)
             singles.append(single)
         singles[0].track(frames[0])  # compile
-        separate_e2e = _median(lambda f: [s.track(f) for s in singles], frames[1:])
+        prepared = [preprocess_frame(f, hw)[0][None] for f in frames[1:]]
+        k_kernels = tracker._batched.kernels
         single_kernels = [s._batched.kernels for s in singles]
-        separate_net = _median(lambda c: [network.detect(c, kk) for kk in single_kernels],
-                               prepared)
+        multi_net, separate_net = _alternating_medians(
+            lambda c: network.detect_targets(c, k_kernels),
+            lambda c: [network.detect(c, kk) for kk in single_kernels], prepared)
+        multi_e2e, separate_e2e = _alternating_medians(
+            tracker.track, lambda f: [s.track(f) for s in singles], frames[1:])
         bound = (shared + k * head) / (k * (shared + head))
+        issue_bound = (55.0 + 75.0 * k) / (k * (55.0 + 75.0))
         row = {"targets": k, "multi_network_s": multi_net, "separate_network_s": separate_net,
                "multi_end_to_end_s": multi_e2e, "separate_end_to_end_s": separate_e2e,
-               "flop_bound_ratio": bound,
+               "flop_bound_ratio": bound, "issue_bound_ratio": issue_bound,
                "network_ratio": multi_net / separate_net,
                "end_to_end_ratio": multi_e2e / separate_e2e}
         row["network_vs_bound"] = row["network_ratio"] / bound

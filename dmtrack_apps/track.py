@@ -13,7 +13,8 @@ heads vmapped in one jitted call, each target its own association; in `reid` mod
 claimed by one target is a distractor for the others). Each target is a sequence of its own in
 the same layout: `<name>_<k>.txt` (k = 1..K, its position) or `<name>_<row name>.txt`, with
 `_confidence.value` and `_time.txt` (the frame's time, which served every target) and its own
-`.partial` file; `dmtrack eval --sequences <name>_1 ...` scores them. A single `--box` keeps
+`.partial` file (each is the result of a sequence named `<name>_<k>` for `dmtrack eval`). A
+single `--box` keeps
 `<name>.txt`. The video draws target k in its own colour, labelled `k:confidence` (thin when
 judged absent; distractors are drawn only for a single target). Targets cannot be added or
 dropped mid-video.
@@ -406,8 +407,9 @@ def run(args) -> int:
     else:
         print(f"wrote {read} rows to {path} (with {name}_confidence.value and {name}_time.txt)"
               + (f" and {video_path}" if video_path else ""))
-    print(f"score it: dmtrack eval --benchmark lasot --root DATASET_ROOT --results-dir "
-          f"{results_dir} --sequences {' '.join(names)}")
+    if not multi:
+        print(f"score it: dmtrack eval --benchmark lasot --root DATASET_ROOT --results-dir "
+              f"{results_dir} --sequences {name}")
     return 0
 
 

@@ -124,7 +124,8 @@ def clip_template_boxes(boxes_xyxy: np.ndarray, canvas_hw: Sequence[int]) -> np.
 
 @dataclasses.dataclass
 class FrameCandidates:
-    """Candidates of B frames, in canvas pixels: boxes (B, K, 4), scores/valid (B, K), emb (B, K, D)."""
+    """Candidates of B frames, in canvas pixels: boxes (B, K, 4), scores/valid (B, K), emb (B, K, D)
+    (`detect`); `detect_targets` adds a target axis: (B, T, K, 4), (B, T, K), (B, T, K, D)."""
 
     boxes: np.ndarray
     scores: np.ndarray
@@ -148,8 +149,9 @@ class NetworkStep:
     @property
     def compiled_sizes(self) -> list[tuple[str, int, int, int]]:
         """(step, B, Hc, Wc) of every shape compiled so far, step 'encode' or 'detect', sorted;
-        (step, B, Hc, Wc, T) for T != 1 targets per image. jax.jit keeps one executable per shape: a new frame
-        size (or batch size) compiles once, later frames of that size reuse it."""
+        (step, B, Hc, Wc, T) for T != 1 targets per image. jax.jit keeps one executable per
+        shape: a new frame size (or batch size, or target count) compiles once, later frames
+        of that size reuse it."""
         return sorted(self._compiled, key=lambda k: (k[0], k[1:]))
 
     def _note_shape(self, step: str, canvases, targets: int = 1) -> None:
@@ -286,7 +288,8 @@ class NetworkStep:
 
         Raises:
           ValueError: from JAX while tracing ("Inconsistent batch axis sizes") when B differs
-            from the kernels' batch; there are no other input checks here. Each new
+            from the kernels' batch; one line when the kernels hold T != 1 targets per image
+            (use `detect_targets`); there are no other input checks here. Each new
             (B, Hc, Wc) compiles the jitted step once (logged at INFO, listed in
             `compiled_sizes`).
         """

@@ -175,7 +175,9 @@ class _FromConfig:
 class BatchedTracker(_FromConfig):
     """Tracks B sequences in lockstep: one network call per frame for all sequences whose
     frames share a canvas size (with `canvas='pad'` sequences of different frame sizes are
-    grouped by padded size, one call per group; see `initialize`).
+    grouped by padded size, one call per group; see `initialize`). Each sequence holds one
+    target ((B, 4) boxes) or K ((B, K, 4) boxes, the same K for all: one call per frame still
+    serves every target of every sequence of a canvas size).
 
     Public state: `config` (the full resolved config: `.tracker`, and `.model` when built by a
     `from_*` constructor), `tracker_config` (= `config.tracker`), `input_hw` (the

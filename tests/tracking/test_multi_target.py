@@ -49,6 +49,31 @@ def test_k_targets_equal_k_single_target_runs_in_top1():
 
 @pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "config.json").exists(),
                     reason="the shipped checkpoint checkpoints/tiny is missing")
+def test_batched_tracker_runs_b_sequences_of_k_targets_like_each_alone():
+    from data_pipelines.synthetic import iter_dataset
+
+    videos = list(iter_dataset(2, 3, 12, (96, 128), 3))
+    boxes = np.stack([v.boxes[0][:2] for v in videos])  # (B=2, K=2, 4)
+    assert np.all(np.isfinite(boxes))
+    tracker = Tracker.from_checkpoint(DEFAULT_CHECKPOINT, input_size=(96, 128))
+    batched = tracker._batched  # the same class BatchedTracker, reusing the built model
+    batched.initialize([v.frames[0] for v in videos], boxes)
+    assert batched.num_targets == 2
+    together = [batched.track([v.frames[t] for v in videos]) for t in (1, 2)]
+    assert ("detect", 2, 96, 128, 2) in batched.network.compiled_sizes
+    for b, video in enumerate(videos):
+        tracker.initialize(video.frames[0], boxes[b])
+        for t in (1, 2):
+            alone = tracker.track(video.frames[t])
+            for k in range(2):
+                np.testing.assert_allclose(together[t - 1][b][k].box, alone[k].box, atol=1e-3)
+                assert abs(together[t - 1][b][k].confidence - alone[k].confidence) < 1e-5
+    with pytest.raises(ValueError, match="same number of targets"):
+        batched.initialize([v.frames[0] for v in videos], [boxes[0], boxes[1][:1]])
+
+
+@pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "config.json").exists(),
+                    reason="the shipped checkpoint checkpoints/tiny is missing")
 def test_bad_multi_target_boxes_give_one_line_errors():
     video, boxes = _video(2)
     tracker = Tracker.from_checkpoint(DEFAULT_CHECKPOINT, input_size=(96, 128))
