@@ -5,10 +5,12 @@ where it stopped; a half-tracked sequence leaves no file behind (files appear by
 several JAX processes each takes every `process_count`-th sequence of the benchmark's fixed
 order, so they never write the same file.
 
-Trackers follow the protocol `initialize(frame, box_xywh)`, `track(frame) -> (box_xywh,
-confidence)`; a batched tracker (`initialize(frames, boxes)`, `track(frames) -> (boxes (B, 4),
-confidences (B,))`) runs up to B sequences in lockstep, a finished sequence repeating its
-last frame until the longest of the batch ends.
+Trackers follow the protocol `initialize(frame, box_xywh)`, `track(frame) -> result` where the
+result has `.box` ((4,) x, y, w, h in original-frame pixels) and `.confidence` (a float in
+[0, 1]) (duck-typed: `FrameResult`; dmtrack_jax's `TrackResult` is one, and eval never imports
+dmtrack_jax); a batched tracker (`initialize(frames, boxes)`, `track(frames) -> B results`)
+runs up to B sequences in lockstep, a finished sequence repeating its last frame until the
+longest of the batch ends.
 """
 
 from __future__ import annotations
