@@ -95,9 +95,9 @@ def track_videos(tracker, videos: Sequence[SyntheticVideo], batch_size: int = 1,
             boxes[:, 0] = np.stack(first_boxes)
             confidences[:, 0] = 1.0
             for t in range(1, length):
-                out, conf = tracker.track([v.frames[t] for v in group])
-                boxes[:, t] = out
-                confidences[:, t] = conf
+                out = tracker.track([v.frames[t] for v in group])
+                boxes[:, t] = [r.box for r in out]
+                confidences[:, t] = [r.confidence for r in out]
                 bar.update(len(group))
             for j, i in enumerate(chunk):
                 results.append(TrackedVideo(names[i], boxes[j], confidences[j]))

@@ -7,6 +7,18 @@ Results (the layout every entry point writes and `dmtrack eval --results-dir` sc
 frame folder's name (its parent's for a folder called `img`, as in LaSOT/OTB:
 `airplane-1/img` -> `airplane-1`). `--out RESULTS_DIR/<name>.txt` names both at once.
 
+Several targets: `--box` repeated and/or `--boxes FILE` (one `x,y,w,h` or `x,y,w,h,name` row
+per target, after the `--box` ones) track K targets with ONE backbone pass per frame (the K
+heads vmapped in one jitted call, each target its own association; in `reid` mode a candidate
+claimed by one target is a distractor for the others). Each target is a sequence of its own in
+the same layout: `<name>_<k>.txt` (k = 1..K, its position) or `<name>_<row name>.txt`, with
+`_confidence.value` and `_time.txt` (the frame's time, which served every target) and its own
+`.partial` file (each is the result of a sequence named `<name>_<k>` for `dmtrack eval`). A
+single `--box` keeps
+`<name>.txt`. The video draws target k in its own colour, labelled `k:confidence` (thin when
+judged absent; distractors are drawn only for a single target). Targets cannot be added or
+dropped mid-video.
+
 Nothing tracked is lost: each row goes to `RESULTS_DIR/<name>.partial` as soon as its frame
 is tracked (flushed every frame), and the result files replace it when the sequence ends. On
 SIGINT, SIGTERM or an error mid-sequence the partial file stays, the annotated video is
@@ -36,6 +48,7 @@ import signal
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -141,6 +154,68 @@ def _synthetic_note(config, checkpoint) -> str | None:
             f"then --checkpoint DIR (README: Tracking your own video)")
 
 
+def read_boxes_file(path) -> tuple[list[np.ndarray], list[str | None]]:
+    """`--boxes FILE`: one target per non-empty line, `x,y,w,h` or `x,y,w,h,name` (`#` starts
+    a comment). Returns the boxes and the names (None where the row has none). Raises
+    ValueError (one line, naming the file and line) for anything else."""
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ValueError(f"--boxes {path}: cannot be read ({err.strerror or err})") from None
+    boxes, names = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        try:
+            if len(parts) not in (4, 5):
+                raise ValueError
+            box = np.asarray([float(v) for v in parts[:4]])
+        except ValueError:
+            raise ValueError(f"--boxes {path}:{number}: expected x,y,w,h or x,y,w,h,name, got "
+                             f"{line!r}") from None
+        name = parts[4] if len(parts) == 5 else None
+        if name is not None and (not name or "/" in name or name.startswith(".")):
+            raise ValueError(f"--boxes {path}:{number}: {name!r} is not a usable target name")
+        boxes.append(box)
+        names.append(name)
+    if not boxes:
+        raise ValueError(f"--boxes {path}: no target rows (one x,y,w,h[,name] per line)")
+    return boxes, names
+
+
+def target_names(name: str, row_names: list[str | None]) -> list[str]:
+    """The result names of K targets of sequence `name`: `<name>_<k>` (k = 1..K, the target's
+    position: --box ones first, then --boxes rows) or `<name>_<row name>`."""
+    names = [f"{name}_{row or k}" for k, row in enumerate(row_names, start=1)]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"two targets would both write {repeated[0]}.txt; give distinct "
+                         f"names in --boxes")
+    return names
+
+
+# BGR colours of targets 1, 2, ... in the annotated video (cycled beyond 10).
+TARGET_COLOURS = [(0, 200, 0), (255, 128, 0), (0, 128, 255), (255, 0, 255), (0, 255, 255),
+                  (128, 0, 255), (255, 255, 0), (0, 0, 200), (128, 255, 128), (200, 200, 200)]
+
+
+def draw_targets(frame_rgb, boxes, confidences, absent_threshold) -> np.ndarray:
+    """The frame (BGR) with target k's box in its own colour, labelled `k:confidence`
+    (k = 1..K); an absent target (confidence below `absent_threshold`) is drawn thin."""
+    image = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
+    for k, ((x, y, w, h), confidence) in enumerate(zip(boxes, confidences), start=1):
+        colour = TARGET_COLOURS[(k - 1) % len(TARGET_COLOURS)]
+        present = confidence >= absent_threshold
+        cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), colour,
+                      2 if present else 1)
+        cv2.putText(image, f"{k}:{confidence:.2f}", (int(x), max(int(y) - 4, 10)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
+    return image
+
+
 def run(args) -> int:
     import flax.errors
 
@@ -149,32 +224,49 @@ def run(args) -> int:
     from eval.result_files import PartialOpeResult, ope_result_path
 
     source = pathlib.Path(args.source)
-    box = parse_box(args.box)
+    boxes = [parse_box(text) for text in (args.box or [])]
+    row_names: list[str | None] = [None] * len(boxes)
+    if args.boxes:
+        file_boxes, file_names = read_boxes_file(args.boxes)
+        boxes, row_names = boxes + file_boxes, row_names + file_names
+    if not boxes:
+        raise ValueError("give the first-frame box: --box x,y,w,h (repeat for more targets) "
+                         "or --boxes FILE")
+    # One --box: one target, `<name>.txt`. Several, or --boxes: `<name>_<k>.txt` per target.
+    multi = len(boxes) > 1 or bool(args.boxes)
 
     # 1. Every output location, before any frame is read or tracked.
     results_dir, name = result_location(args.out, args.name, source)
     check_writable_dir(results_dir, "--out")
-    result_path = ope_result_path(results_dir, name)
-    if result_path.is_dir():
-        raise ValueError(f"--out: {result_path} is an existing folder; the result file "
-                         f"{name}.txt cannot be written there")
+    names = target_names(name, row_names) if multi else [name]
+    for target_name in names:
+        result_path = ope_result_path(results_dir, target_name)
+        if result_path.is_dir():
+            raise ValueError(f"--out: {result_path} is an existing folder; the result file "
+                             f"{target_name}.txt cannot be written there")
     video_path = None
     if args.video:
         video_path = check_video_path(args.video)
         check_writable_dir(video_path.parent, "--video")
-    partial = PartialOpeResult(results_dir, name)
-    saved = np.zeros((0, 6))
-    if args.overwrite:
-        pass
-    elif result_path.is_file():
-        raise ValueError(f"{result_path} already holds a finished result; pass --overwrite to "
-                         f"track again, or --out another folder")
-    else:
-        saved = partial.rows()
-        if len(saved) and not np.allclose(saved[0, :4], box, atol=1e-3):
-            raise ValueError(f"{partial.path} was started from the box "
-                             f"{','.join(f'{v:g}' for v in saved[0, :4])}, not --box "
-                             f"{args.box}; pass --overwrite to start afresh")
+    partials = [PartialOpeResult(results_dir, n) for n in names]
+    saved_rows = [np.zeros((0, 6)) for _ in names]
+    if not args.overwrite:
+        for target_name in names:
+            result_path = ope_result_path(results_dir, target_name)
+            if result_path.is_file():
+                raise ValueError(f"{result_path} already holds a finished result; pass "
+                                 f"--overwrite to track again, or --out another folder")
+        for k, (partial, box) in enumerate(zip(partials, boxes)):
+            saved_rows[k] = partial.rows()
+            if len(saved_rows[k]) and not np.allclose(saved_rows[k][0, :4], box, atol=1e-3):
+                raise ValueError(f"{partial.path} was started from the box "
+                                 f"{','.join(f'{v:g}' for v in saved_rows[k][0, :4])}, not "
+                                 f"--box {','.join(f'{v:g}' for v in box)}; pass --overwrite "
+                                 f"to start afresh")
+    # Resume from the frames every target has (their partial files grow together).
+    saved_count = min(len(rows) for rows in saved_rows)
+    saved = [rows[:saved_count] for rows in saved_rows]
+    partial = partials[0]
 
     # 2. The source, then the model (a bad --config override is refused before the weights).
     frames = read_frames(source, on_warning=_warn)
@@ -186,20 +278,23 @@ def run(args) -> int:
         print(note, file=sys.stderr)
     absent_confidence = tracker.tracker_config.absent_confidence
     smallest = smallest_box_side(first.shape[:2], tracker.input_hw, config.model.strides)
-    if min(box[2], box[3]) < smallest:
-        _warn(f"the box {box[2]:g}x{box[3]:g} px is smaller than this model can see: frames of "
-              f"{first.shape[1]}x{first.shape[0]} are scaled into its "
-              f"{tracker.input_hw[1]}x{tracker.input_hw[0]} input, where its finest stride is "
-              f"{min(config.model.strides)} px; boxes of at least {smallest}x{smallest} px make "
-              f"sense")
-    if len(saved):
-        print(f"resuming {name}: {partial.path} holds {len(saved)} frames from an interrupted "
-              f"run. The tracker's state cannot be restored from rows, so frames 1-{len(saved)} "
-              f"are tracked again (checked against the saved rows, not rewritten) and new rows "
-              f"follow from frame {len(saved) + 1}.", file=sys.stderr)
+    for box in boxes:
+        if min(box[2], box[3]) < smallest:
+            _warn(f"the box {box[2]:g}x{box[3]:g} px is smaller than this model can see: "
+                  f"frames of {first.shape[1]}x{first.shape[0]} are scaled into its "
+                  f"{tracker.input_hw[1]}x{tracker.input_hw[0]} input, where its finest stride "
+                  f"is {min(config.model.strides)} px; boxes of at least {smallest}x{smallest} "
+                  f"px make sense")
+    if saved_count:
+        where_saved = partial.path if not multi else f"{len(partials)} partial files"
+        print(f"resuming {name}: {where_saved} hold{'s' if not multi else ''} {saved_count} "
+              f"frames from an interrupted run. The tracker's state cannot be restored from "
+              f"rows, so frames 1-{saved_count} are tracked again (checked against the saved "
+              f"rows, not rewritten) and new rows follow from frame {saved_count + 1}.",
+              file=sys.stderr)
     start = time.perf_counter()
     try:
-        tracker.initialize(first, box)
+        tracker.initialize(first, np.stack(boxes) if multi else boxes[0])
     except (flax.errors.FlaxError, TypeError) as err:
         first_line = (str(err).strip().splitlines() or [""])[0][:200]
         raise UserError(f"--checkpoint {args.checkpoint}: its variables do not fit the model "
@@ -207,16 +302,26 @@ def run(args) -> int:
     init_seconds = time.perf_counter() - start
 
     # 3. Track, writing every row as it comes.
-    if len(saved):
-        partial.open(keep=len(saved))
-    else:
-        partial.open()
-        partial.append(box, 1.0, init_seconds)
-    written = max(len(saved), 1)
+    for p, box in zip(partials, boxes):
+        if saved_count:
+            p.open(keep=saved_count)
+        else:
+            p.open()
+            p.append(box, 1.0, init_seconds)
+    written = max(saved_count, 1)
+
+    def draw(frame, results):
+        if not multi:
+            return draw_frame(frame, results[0].box, results[0].confidence,
+                              results[0].distractors, absent_confidence)
+        return draw_targets(frame, [r.box for r in results], [r.confidence for r in results],
+                            absent_confidence)
+
     video = None
     if video_path is not None:
         video = VideoWriter(video_path, first.shape[1::-1], args.fps, log=_warn)
-        video.write(draw_frame(first, box, 1.0, [], absent_confidence))
+        video.write(draw(first, [SimpleNamespace(box=b, confidence=1.0,
+                                                 distractors=np.zeros((0, 4))) for b in boxes]))
     total = count_frames(source)
     read = 1
     stop = _StopOnSignal()
@@ -228,35 +333,44 @@ def run(args) -> int:
             for index, frame in enumerate(frames, start=1):
                 read += 1
                 start = time.perf_counter()
-                out_box, confidence = tracker.track(frame)
+                results = tracker.track(frame)
+                results = results if multi else [results]
                 seconds = time.perf_counter() - start
-                if index < len(saved):
-                    if not (np.allclose(out_box, saved[index, :4], atol=1e-3)
-                            and abs(confidence - saved[index, 4]) < 1e-4):
-                        raise UserError(
-                            f"cannot resume: frame {index + 1} tracks to "
-                            f"{','.join(f'{v:.4f}' for v in out_box)} ({confidence:.4f}) but "
-                            f"{partial.path} holds {','.join(f'{v:.4f}' for v in saved[index, :4])}"
-                            f" ({saved[index, 4]:.4f}): it was written with another checkpoint, "
-                            f"setting or source; pass --overwrite to start afresh")
+                if index < saved_count:
+                    for p, rows, result in zip(partials, saved, results):
+                        out_box, confidence = result.box, result.confidence
+                        if not (np.allclose(out_box, rows[index, :4], atol=1e-3)
+                                and abs(confidence - rows[index, 4]) < 1e-4):
+                            raise UserError(
+                                f"cannot resume: frame {index + 1} tracks to "
+                                f"{','.join(f'{v:.4f}' for v in out_box)} ({confidence:.4f}) "
+                                f"but {p.path} holds "
+                                f"{','.join(f'{v:.4f}' for v in rows[index, :4])}"
+                                f" ({rows[index, 4]:.4f}): it was written with another "
+                                f"checkpoint, setting or source; pass --overwrite to start "
+                                f"afresh")
                 else:
-                    partial.append(out_box, confidence, seconds)
+                    # One network call served every target: each row gets the frame's time.
+                    for p, result in zip(partials, results):
+                        p.append(result.box, result.confidence, seconds)
                     written += 1
                 if video is not None:
-                    video.write(draw_frame(frame, out_box, confidence,
-                                           tracker.distractor_boxes(), absent_confidence))
+                    video.write(draw(frame, results))
                 bar.update(1)
                 bar.set_postfix(fps=f"{(read - 1) / max(time.time() - t0, 1e-9):.1f}")
                 if stop.signum is not None:
                     break
     except BaseException as err:  # noqa: BLE001 - rows and video are kept, then reported
         failure = err
-    partial.close()
+    for p in partials:
+        p.close()
     video_note = ""
     if video is not None:
         closed = video.close()
         video_note = f"; video: {closed} ({video.frames} frames)" if closed else ""
-    where = (f"the {written} frames tracked are in {partial.path}{video_note}; run the same "
+    in_files = (partial.path if not multi else
+                f"{', '.join(str(p.path) for p in partials)}")
+    where = (f"the {written} frames tracked are in {in_files}{video_note}; run the same "
              f"command again to resume")
     if failure is None and stop.signum is not None:
         print(f"dmtrack track: stopped by {signal.Signals(stop.signum).name} after frame {read}"
@@ -276,19 +390,26 @@ def run(args) -> int:
               f"{type(failure).__name__}: {failure}; {where} (DMTRACK_DEBUG=1 shows the "
               f"traceback)", file=sys.stderr)
         return 1
-    if read < len(saved):
-        raise UserError(f"{partial.path} holds {len(saved)} frames but {source} has only "
+    if read < saved_count:
+        raise UserError(f"{partial.path} holds {saved_count} frames but {source} has only "
                         f"{read}; pass --overwrite to start afresh")
 
-    # 4. The result files replace the partial one.
-    path = partial.finish()
+    # 4. The result files replace the partial ones.
+    paths = [p.finish() for p in partials]
+    path = paths[0]
     if total and not source.is_dir() and read < total:
         _warn(f"{source} announces {total} frames but decoding stopped after {read} "
               f"(a truncated or damaged stream?): the result has {read} rows")
-    print(f"wrote {read} rows to {path} (with {name}_confidence.value and {name}_time.txt)"
-          + (f" and {video_path}" if video_path else ""))
-    print(f"score it: dmtrack eval --benchmark lasot --root DATASET_ROOT --results-dir "
-          f"{results_dir} --sequences {name}")
+    if multi:
+        print(f"wrote {read} rows for each of {len(paths)} targets: "
+              f"{', '.join(str(p) for p in paths)} (each with its _confidence.value and "
+              f"_time.txt)" + (f" and {video_path}" if video_path else ""))
+    else:
+        print(f"wrote {read} rows to {path} (with {name}_confidence.value and {name}_time.txt)"
+              + (f" and {video_path}" if video_path else ""))
+    if not multi:
+        print(f"score it: dmtrack eval --benchmark lasot --root DATASET_ROOT --results-dir "
+              f"{results_dir} --sequences {name}")
     return 0
 
 
@@ -301,9 +422,13 @@ def register(subparsers) -> None:
                     "re-run resumes. Tracker settings can be overridden with "
                     "--config.tracker.FIELD=VALUE.")
     parser.add_argument("source", help="a video file or a folder of image frames")
-    parser.add_argument("--box", required=True,
+    parser.add_argument("--box", action="append", default=None,
                         help="first-frame box x,y,w,h (pixels; may start left of or above the "
-                             "frame, e.g. --box -20,10,100,100)")
+                             "frame, e.g. --box -20,10,100,100); repeat for several targets "
+                             "(one backbone pass per frame for all): NAME_1.txt, NAME_2.txt, ...")
+    parser.add_argument("--boxes", default=None,
+                        help="a file of targets, one x,y,w,h or x,y,w,h,name row each (after "
+                             "any --box targets): NAME_<k>.txt or NAME_<name>.txt per target")
     parser.add_argument("--checkpoint", required=True,
                         help="a training workdir (newest step) or an exported checkpoint folder")
     parser.add_argument("--out", required=True,

@@ -5,10 +5,12 @@ where it stopped; a half-tracked sequence leaves no file behind (files appear by
 several JAX processes each takes every `process_count`-th sequence of the benchmark's fixed
 order, so they never write the same file.
 
-Trackers follow the protocol `initialize(frame, box_xywh)`, `track(frame) -> (box_xywh,
-confidence)`; a batched tracker (`initialize(frames, boxes)`, `track(frames) -> (boxes (B, 4),
-confidences (B,))`) runs up to B sequences in lockstep, a finished sequence repeating its
-last frame until the longest of the batch ends.
+Trackers follow the protocol `initialize(frame, box_xywh)`, `track(frame) -> result` where the
+result has `.box` ((4,) x, y, w, h in original-frame pixels) and `.confidence` (a float in
+[0, 1]) (duck-typed: `FrameResult`; dmtrack_jax's `TrackResult` is one, and eval never imports
+dmtrack_jax); a batched tracker (`initialize(frames, boxes)`, `track(frames) -> B results`)
+runs up to B sequences in lockstep, a finished sequence repeating its last frame until the
+longest of the batch ends.
 """
 
 from __future__ import annotations
@@ -25,16 +27,24 @@ from dmtrack_common.frames import load_frame
 from eval import result_files
 
 
+class FrameResult(Protocol):
+    """What a tracker reports for one frame (duck-typed; `dmtrack_jax`'s `TrackResult` is
+    one): `box` (4,) x, y, w, h in original-frame pixels, `confidence` a float in [0, 1]."""
+    box: np.ndarray
+    confidence: float
+
+
 class SingleTracker(Protocol):
     def initialize(self, frame: np.ndarray, box_xywh: np.ndarray) -> None: ...
 
-    def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]: ...
+    def track(self, frame: np.ndarray) -> FrameResult: ...
 
 
 class BatchTracker(Protocol):
     def initialize(self, frames: TypingSequence[np.ndarray], boxes_xywh) -> None: ...
 
-    def track(self, frames: TypingSequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
+    def track(self, frames: TypingSequence[np.ndarray]) -> TypingSequence[FrameResult]:
+        """One `FrameResult` per sequence, in `initialize`'s order."""
 
 
 @dataclasses.dataclass
@@ -156,9 +166,10 @@ def track_sequence(tracker: SingleTracker, sequence: Sequence,
     for i in range(frame_stride, n, frame_stride):
         frame = load_frame(sequence.frame_paths[i])
         start = time.perf_counter()
-        box, confidence = tracker.track(frame)
+        result = tracker.track(frame)
         times[i] = time.perf_counter() - start
-        boxes[i], confidences[i] = np.asarray(box, np.float64).reshape(4), float(confidence)
+        boxes[i] = np.asarray(result.box, np.float64).reshape(4)
+        confidences[i] = float(result.confidence)
     return _hold_untracked(TrackOutput(boxes, confidences, times, first.shape[:2]), frame_stride)
 
 
@@ -190,10 +201,13 @@ def track_batch(tracker: BatchTracker, sequences: list[Sequence], on_finished,
                   for b, (s, n) in enumerate(zip(sequences, lengths))]
         last_frames = frames
         start = time.perf_counter()
-        boxes, confidences = tracker.track(frames)
+        results = list(tracker.track(frames))
         elapsed = (time.perf_counter() - start) / len(sequences)
-        boxes = np.asarray(boxes, np.float64).reshape(len(sequences), 4)
-        confidences = np.asarray(confidences, np.float64).reshape(len(sequences))
+        if len(results) != len(sequences):
+            raise ValueError(f"the tracker returned {len(results)} results for "
+                             f"{len(sequences)} sequences")
+        boxes = np.stack([np.asarray(r.box, np.float64).reshape(4) for r in results])
+        confidences = np.array([float(r.confidence) for r in results])
         for b, n in enumerate(lengths):
             if t < n:
                 outputs[b].boxes[t], outputs[b].confidences[t] = boxes[b], confidences[b]

@@ -50,7 +50,7 @@ def test_a_box_starting_left_of_the_frame_parses_as_the_value_of_box():
     args, _ = cli.build_parser().parse_known_args(
         cli._glue_negative_values(["track", "v.mp4", "--box", "-20,10,100,100",
                                    "--checkpoint", "c", "--out", "r"]))
-    assert args.box == "-20,10,100,100"
+    assert args.box == ["-20,10,100,100"]  # --box repeats (one per target)
     # Another option after --box is not swallowed.
     assert cli._glue_negative_values(["--box", "--out", "r"]) == ["--box", "--out", "r"]
 

@@ -1,6 +1,8 @@
 """`dmtrack_apps.synthetic_eval`: tracking the held-out synthetic benchmark with a tracker
 (here an oracle that reads the ground truth), scored by `eval.synthetic_benchmark`."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -30,7 +32,8 @@ class OracleBatchedTracker:
             gt = video.boxes[self.t, 0]
             if np.all(np.isfinite(gt)):
                 self.last[j], confidences[j] = gt, 1.0
-        return self.last.copy(), confidences
+        return [SimpleNamespace(box=self.last[j].copy(), confidence=float(confidences[j]))
+                for j in range(len(frames))]
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

@@ -17,6 +17,13 @@ scoring target-class candidate every frame, zero-size boxes included, no thresho
 has no target-class candidate at all the authors' tracker crashes (argmax of an empty array);
 ours then reports the target absent (confidence 0) with the last box.
 
+Several targets in one video (`MultiTargetAssociator`): each target keeps its own association
+state (its own tracklet pool, Kalman filters, embeddings) over its own head's candidates. In
+`reid` mode the targets are stepped in order of their last confidence (the surest first) and
+a candidate overlapping (IoU >= `CROSS_TARGET_IOU`) a box an earlier target claimed this frame
+cannot become this target's: it is left to this target's distractor tracklets (MOT philosophy
+across targets). `top1` and `position` ignore the other targets (K independent selections).
+
 Without a re-id head (the released GS config) the embeddings are zero vectors of width 1;
 `reid` then associates by gated motion + IoU and re-detects by score instead of appearance.
 """
@@ -33,6 +40,10 @@ from dmtrack_jax.tracking.kalman import KalmanFilter, xyxy_to_xyah
 from dmtrack_jax.tracking.matching import (cosine_distance, fuse_motion, iou_distance,
                                            linear_assignment, normalize_rows)
 from dmtrack_jax.tracking.tracklets import LOST, TRACKED, TrackletPool
+
+# In 'reid' mode with several targets, a candidate whose IoU with a box another target claimed
+# this frame reaches this value is that target's, a distractor for the others.
+CROSS_TARGET_IOU = 0.5
 
 
 @dataclasses.dataclass
@@ -122,12 +133,17 @@ class TargetAssociator:
         self.target_lost_since = None
         self._others = np.zeros((0, 4))
 
-    def update(self, candidates: Candidates) -> tuple[np.ndarray, float]:
+    def update(self, candidates: Candidates, taken_xyxy=None) -> tuple[np.ndarray, float]:
         """One frame -> (box x1, y1, x2, y2, confidence).
 
         The confidence is the chosen candidate's score; 0 when no candidate is the target.
         Below `absent_confidence` the target is judged absent and the box is the last one
         reported while it was present.
+
+        taken_xyxy: optional (M, 4) x1, y1, x2, y2 boxes other targets of the same video claimed
+        this frame. In 'reid' mode a candidate with IoU >= `CROSS_TARGET_IOU` with one of them
+        cannot be matched or re-detected as this target (it stays available to the distractor
+        tracklets); the other modes ignore it.
         """
         if self.pool is None:
             raise RuntimeError("call initialize() before update()")
@@ -137,7 +153,13 @@ class TargetAssociator:
         self.frame += 1
         candidates = self._usable(candidates)
         if self.mode == "reid":
-            chosen = self._associate(candidates)
+            barred = np.zeros(len(candidates), bool)
+            if taken_xyxy is not None and len(candidates):
+                taken = np.asarray(taken_xyxy, np.float64).reshape(-1, 4)
+                if len(taken):
+                    overlap = 1.0 - iou_distance(taken, candidates.boxes)
+                    barred = np.any(overlap >= CROSS_TARGET_IOU, axis=0)
+            chosen = self._associate(candidates, barred)
         else:
             chosen = self._select_without_tracklets(candidates)
         if chosen is None:
@@ -192,12 +214,15 @@ class TargetAssociator:
         self._others = candidates.boxes[others]
         return chosen
 
-    def _associate(self, candidates: Candidates):
+    def _associate(self, candidates: Candidates, barred=None):
         """The 'reid' step: three matching stages, re-detection, tracklet birth and death.
 
+        barred: (N,) bool, candidates the target tracklet may not take (other targets' claims).
         Returns the index of the target's candidate, or None when the target is not found.
         """
         c, pool, n = self.config, self.pool, len(candidates)
+        if barred is None:
+            barred = np.zeros(n, bool)
         momentum = c.embedding_momentum if self.has_appearance else 1.0
         pool.predict()
         claimed_by = np.full(n, -1, np.int64)  # pool row that took each candidate
@@ -221,6 +246,7 @@ class TargetAssociator:
             threshold = c.iou_match_threshold
         cost = fuse_motion(cost, gating, c.motion_gate_threshold,
                            c.appearance_weight if self.has_appearance else 1.0)
+        cost[np.ix_(rows == target_row, barred)] = np.inf
         matches, left_rows, left_dets = linear_assignment(cost, threshold)
         claimed_by[matches[:, 1]] = rows[matches[:, 0]]
 
@@ -228,6 +254,7 @@ class TargetAssociator:
         rows2 = rows[left_rows]
         rows2 = rows2[pool.state[rows2] == TRACKED]
         cost = iou_distance(pool.predicted_boxes(rows2), candidates.boxes[left_dets])
+        cost[np.ix_(rows2 == target_row, barred[left_dets])] = np.inf
         matches, _, left = linear_assignment(cost, c.iou_match_threshold)
         claimed_by[left_dets[matches[:, 1]]] = rows2[matches[:, 0]]
         left_dets = left_dets[left]
@@ -254,7 +281,7 @@ class TargetAssociator:
         else:
             if self.target_lost_since is None:
                 self.target_lost_since = self.frame
-            target_det = self._redetect(candidates, claimed_by)
+            target_det = self._redetect(candidates, claimed_by, barred)
             if target_det is not None:
                 absorbed = claimed_by[target_det]
                 if absorbed >= 0:
@@ -279,7 +306,7 @@ class TargetAssociator:
                      confirmed=False)
         return target_det
 
-    def _redetect(self, candidates: Candidates, claimed_by: np.ndarray):
+    def _redetect(self, candidates: Candidates, claimed_by: np.ndarray, barred=None):
         """A lost target's candidate among the unclaimed ones (and, optionally, those claimed
         by tracklets born since the target was lost). None if nothing is convincing."""
         c, pool = self.config, self.pool
@@ -288,6 +315,8 @@ class TargetAssociator:
             owner = np.maximum(claimed_by, 0)
             born_since = pool.start_frame[owner] >= self.target_lost_since
             eligible |= (claimed_by >= 0) & born_since & (owner != pool.row_of(self.target_id))
+        if barred is not None:
+            eligible &= ~barred
         index = np.flatnonzero(eligible)
         if index.size == 0:
             return None
@@ -304,37 +333,114 @@ class TargetAssociator:
         return int(index[best]) if scores[best] >= c.redetect_score_threshold else None
 
 
-class BatchedAssociator:
-    """B independent `TargetAssociator`s stepped together (one per tracked sequence)."""
+class MultiTargetAssociator:
+    """K targets of ONE video, each with its own `TargetAssociator` over its own candidates.
 
-    def __init__(self, config, batch_size: int):
-        if int(batch_size) < 1:
-            raise ValueError(f"batch size must be >= 1, got {batch_size}")
-        self.associators = [TargetAssociator(config) for _ in range(int(batch_size))]
+    `update` steps the targets in order of their last confidence (highest first, ties by
+    index; all 1 after `initialize`); in 'reid' mode each target is given the boxes the
+    targets before it claimed this frame (present ones: confidence > 0 and >=
+    `absent_confidence`) as `taken_xyxy`, so a candidate is never the target of two targets at
+    once (see `TargetAssociator.update`). In 'top1' / 'position' the targets are independent
+    and each gives exactly what a one-target associator gives on its candidates.
+    """
+
+    def __init__(self, config, num_targets: int):
+        if int(num_targets) < 1:
+            raise ValueError(f"the number of targets must be >= 1, got {num_targets}")
+        self.associators = [TargetAssociator(config) for _ in range(int(num_targets))]
+        self._last_confidence = np.ones(int(num_targets))
 
     def initialize(self, boxes_xyxy, embeddings) -> None:
-        b = len(self.associators)
+        """boxes_xyxy (K, 4) x1, y1, x2, y2 frame pixels; embeddings (K, D) first-frame."""
+        k = len(self.associators)
         boxes = np.asarray(boxes_xyxy, dtype=np.float64)
         embeddings = np.asarray(embeddings, dtype=np.float64)
-        if boxes.shape != (b, 4):
-            raise ValueError(f"expected {b} initial boxes (B, 4) x1,y1,x2,y2, got {boxes.shape}")
-        if embeddings.ndim != 2 or embeddings.shape[0] != b:
-            raise ValueError(f"expected {b} first-frame embeddings (B, D), got {embeddings.shape}")
+        if boxes.shape != (k, 4):
+            raise ValueError(f"expected {k} initial target boxes (K, 4) x1,y1,x2,y2, got "
+                             f"{boxes.shape}")
+        if embeddings.ndim != 2 or embeddings.shape[0] != k:
+            raise ValueError(f"expected {k} first-frame embeddings (K, D), got "
+                             f"{embeddings.shape}")
         for associator, box, embedding in zip(self.associators, boxes, embeddings):
             associator.initialize(box, embedding)
+        self._last_confidence = np.ones(k)
 
     def update(self, candidates: Sequence[Candidates]) -> tuple[np.ndarray, np.ndarray]:
-        """-> boxes (B, 4) x1, y1, x2, y2 and confidences (B,)."""
-        if len(candidates) != len(self.associators):
-            raise ValueError(f"got {len(candidates)} candidate sets for "
-                             f"{len(self.associators)} sequences")
-        results = [a.update(c) for a, c in zip(self.associators, candidates)]
-        boxes = np.stack([r[0] for r in results])
-        confidences = np.array([r[1] for r in results], dtype=np.float64)
+        """K candidate sets (target k's head's) -> boxes (K, 4) x1, y1, x2, y2, confidences (K,)."""
+        k = len(self.associators)
+        if len(candidates) != k:
+            raise ValueError(f"got {len(candidates)} candidate sets for {k} targets")
+        boxes, confidences = np.zeros((k, 4)), np.zeros(k)
+        taken: list[np.ndarray] = []
+        for t in np.argsort(-self._last_confidence, kind="stable"):
+            associator = self.associators[t]
+            boxes[t], confidences[t] = associator.update(
+                candidates[t], np.asarray(taken).reshape(-1, 4) if taken else None)
+            if confidences[t] > 0 and confidences[t] >= associator.config.absent_confidence:
+                taken.append(boxes[t])
+        self._last_confidence = confidences.copy()
         return boxes, confidences
 
-    def distractor_boxes(self, index: int) -> np.ndarray:
-        """(K, 4) x1, y1, x2, y2 of the distractors sequence `index` saw this frame."""
-        if not 0 <= index < len(self.associators):
-            raise IndexError(f"sequence {index} of a batch of {len(self.associators)}")
-        return np.asarray(self.associators[index].distractor_boxes(), np.float64).reshape(-1, 4)
+    def distractor_boxes(self, target: int) -> np.ndarray:
+        """(M, 4) x1, y1, x2, y2 of target `target`'s distractor tracklets this frame."""
+        if not 0 <= target < len(self.associators):
+            raise IndexError(f"target {target} of {len(self.associators)}")
+        return np.asarray(self.associators[target].distractor_boxes(), np.float64).reshape(-1, 4)
+
+
+class BatchedAssociator:
+    """B sequences stepped together: one `TargetAssociator` per sequence
+    (`num_targets=None`, the one-target interface: (B, 4) boxes) or one
+    `MultiTargetAssociator` of K targets per sequence (`num_targets=K`: (B, K, 4) boxes)."""
+
+    def __init__(self, config, batch_size: int, num_targets: int | None = None):
+        if int(batch_size) < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        self.num_targets = None if num_targets is None else int(num_targets)
+        self.sequences = [MultiTargetAssociator(config, self.num_targets or 1)
+                          for _ in range(int(batch_size))]
+        # The one-target view (per sequence, its only target's associator).
+        self.associators = [s.associators[0] for s in self.sequences]
+
+    def initialize(self, boxes_xyxy, embeddings) -> None:
+        """boxes (B, 4) and embeddings (B, D), or (B, K, 4) and (B, K, D) with num_targets K."""
+        b = len(self.sequences)
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64)
+        embeddings = np.asarray(embeddings, dtype=np.float64)
+        if self.num_targets is None:
+            if boxes.shape != (b, 4):
+                raise ValueError(f"expected {b} initial boxes (B, 4) x1,y1,x2,y2, got "
+                                 f"{boxes.shape}")
+            if embeddings.ndim != 2 or embeddings.shape[0] != b:
+                raise ValueError(f"expected {b} first-frame embeddings (B, D), got "
+                                 f"{embeddings.shape}")
+            boxes, embeddings = boxes[:, None], embeddings[:, None]
+        elif boxes.shape != (b, self.num_targets, 4) or embeddings.ndim != 3 \
+                or embeddings.shape[:2] != (b, self.num_targets):
+            raise ValueError(f"expected initial boxes ({b}, {self.num_targets}, 4) and "
+                             f"embeddings ({b}, {self.num_targets}, D), got {boxes.shape} and "
+                             f"{embeddings.shape}")
+        for sequence, box, embedding in zip(self.sequences, boxes, embeddings):
+            sequence.initialize(box, embedding)
+
+    def update(self, candidates) -> tuple[np.ndarray, np.ndarray]:
+        """B candidate sets -> boxes (B, 4) x1, y1, x2, y2 and confidences (B,); with
+        num_targets K, B sequences of K candidate sets -> (B, K, 4) and (B, K)."""
+        if len(candidates) != len(self.sequences):
+            raise ValueError(f"got {len(candidates)} candidate sets for "
+                             f"{len(self.sequences)} sequences")
+        if self.num_targets is None:
+            candidates = [[c] for c in candidates]
+        results = [s.update(c) for s, c in zip(self.sequences, candidates)]
+        boxes = np.stack([r[0] for r in results])
+        confidences = np.stack([r[1] for r in results]).astype(np.float64)
+        if self.num_targets is None:
+            return boxes[:, 0], confidences[:, 0]
+        return boxes, confidences
+
+    def distractor_boxes(self, index: int, target: int = 0) -> np.ndarray:
+        """(M, 4) x1, y1, x2, y2 of the distractors sequence `index` (its target `target`)
+        saw this frame."""
+        if not 0 <= index < len(self.sequences):
+            raise IndexError(f"sequence {index} of a batch of {len(self.sequences)}")
+        return self.sequences[index].distractor_boxes(target)

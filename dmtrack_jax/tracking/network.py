@@ -124,7 +124,8 @@ def clip_template_boxes(boxes_xyxy: np.ndarray, canvas_hw: Sequence[int]) -> np.
 
 @dataclasses.dataclass
 class FrameCandidates:
-    """Candidates of B frames, in canvas pixels: boxes (B, K, 4), scores/valid (B, K), emb (B, K, D)."""
+    """Candidates of B frames, in canvas pixels: boxes (B, K, 4), scores/valid (B, K), emb (B, K, D)
+    (`detect`); `detect_targets` adds a target axis: (B, T, K, 4), (B, T, K), (B, T, K, D)."""
 
     boxes: np.ndarray
     scores: np.ndarray
@@ -147,31 +148,39 @@ class NetworkStep:
 
     @property
     def compiled_sizes(self) -> list[tuple[str, int, int, int]]:
-        """(step, B, Hc, Wc) of every shape compiled so far, step 'encode' or 'detect', in
-        the order they were first called. jax.jit keeps one executable per shape: a new frame
-        size (or batch size) compiles once, later frames of that size reuse it."""
+        """(step, B, Hc, Wc) of every shape compiled so far, step 'encode' or 'detect', sorted;
+        (step, B, Hc, Wc, T) for T != 1 targets per image. jax.jit keeps one executable per
+        shape: a new frame size (or batch size, or target count) compiles once, later frames
+        of that size reuse it."""
         return sorted(self._compiled, key=lambda k: (k[0], k[1:]))
 
-    def _note_shape(self, step: str, canvases) -> None:
+    def _note_shape(self, step: str, canvases, targets: int = 1) -> None:
         key = (step, int(canvases.shape[0]), int(canvases.shape[1]), int(canvases.shape[2]))
+        if targets != 1:  # K-target shapes are listed with their T; one target keeps 4 fields
+            key = key + (int(targets),)
         if key not in self._compiled:
             self._compiled.add(key)
-            log.info("compiling the tracker's %s step for %d canvas(es) of %dx%d (W x H); "
-                     "later frames of this size reuse it", step, key[1], key[3], key[2])
+            log.info("compiling the tracker's %s step for %d canvas(es) of %dx%d (W x H)%s; "
+                     "later frames of this size reuse it", step, key[1], key[3], key[2],
+                     f" with {targets} targets each" if targets != 1 else "")
 
     def _encode_fn(self, variables, canvases, boxes):
+        """boxes (B, T, 4) -> kernels {name: (B, T, L, ...)}, embeddings (B, T, D)."""
         if self.has_reid:
             kernels, embedding_map = self.model.apply(
-                variables, canvases, boxes[:, None, :],
-                method=self.model.encode_template_and_embed)
-            embedding = jax.vmap(sample_embeddings)(embedding_map, boxes[:, None, :])[:, 0]
+                variables, canvases, boxes, method=self.model.encode_template_and_embed)
+            embedding = jax.vmap(sample_embeddings)(embedding_map, boxes)
         else:
-            kernels = self.model.apply(variables, canvases, boxes[:, None, :],
+            kernels = self.model.apply(variables, canvases, boxes,
                                        method=self.model.encode_template)
-            embedding = jnp.zeros((canvases.shape[0], 1), jnp.float32)
+            embedding = jnp.zeros(boxes.shape[:2] + (1,), jnp.float32)
         return kernels, embedding
 
     def _detect_fn(self, variables, canvases, kernels, image_hw):
+        """ONE backbone + FPN (+ re-id map) pass per image, the T per-target heads vmapped
+        (the model's head is vmapped over targets), then per (image, target) top-k, decode and
+        NMS, all in one jitted call -> boxes (B, T, N, 4), scores/valid (B, T, N),
+        embeddings (B, T, N, D)."""
         out = self.model.apply(variables, canvases, kernels, method=self.model.detect,
                                with_embeddings=self.has_reid)
         c = self.config
@@ -185,14 +194,16 @@ class NetworkStep:
                 classes=c.get("candidate_classes", "target"),
                 clip_hw=hw if clip else None)
 
-        first_target = lambda maps: tuple(m[:, 0] for m in maps)  # noqa: E731 (T = 1)
-        boxes, scores, valid = jax.vmap(per_image)(
-            first_target(out["cls"]), first_target(out["reg"]), first_target(out["ctr"]),
-            image_hw)
+        # Over images, then over the targets of an image (the image's size is shared).
+        per_target = jax.vmap(per_image, in_axes=(0, 0, 0, None))
+        boxes, scores, valid = jax.vmap(per_target)(out["cls"], out["reg"], out["ctr"], image_hw)
         if self.has_reid:
-            embeddings = jax.vmap(sample_embeddings)(out["embeddings"], boxes)
+            b, t, n = boxes.shape[:3]
+            embeddings = jax.vmap(sample_embeddings)(out["embeddings"],
+                                                     boxes.reshape(b, t * n, 4))
+            embeddings = embeddings.reshape(b, t, n, -1)
         else:
-            embeddings = jnp.zeros(boxes.shape[:2] + (1,), jnp.float32)
+            embeddings = jnp.zeros(boxes.shape[:3] + (1,), jnp.float32)
         return boxes, scores, valid, embeddings
 
     def encode(self, canvases: np.ndarray, boxes_xyxy: np.ndarray):
@@ -202,10 +213,11 @@ class NetworkStep:
           canvases: (B, Hc, Wc, 3) float32, the first frames as `preprocess_frame` returns them
             (RGB, ImageNet mean/std normalised after resizing, zero-padded to multiples of
             32); all B of one canvas size.
-          boxes_xyxy: (B, 4) the target of each sequence, one per sequence, in canvas pixels:
+          boxes_xyxy: (B, 4) the target of each sequence, one per sequence, or (B, T, 4), T
+            targets per sequence (kernels (B, T, L, ...), embeddings (B, T, D)), in canvas pixels:
             x1, y1, x2, y2 (a frame box, in the tracker's `box_convention`, times the scales
             `preprocess_frame` returned, clipped by `clip_template_boxes` when
-            `clip_template_box`). Must be 2-D. RoIAlign (7x7, sampling 2, aligned) reads it on
+            `clip_template_box`). RoIAlign (7x7, sampling 2, aligned) reads it on
             the level floor(log2(sqrt(area) / 56 + 1e-6)) clamped to 0..2 (fact 7).
 
         Returns:
@@ -224,11 +236,18 @@ class NetworkStep:
 
         Each new (B, Hc, Wc) compiles the jitted encoder once; later calls reuse it.
         """
-        check_template_boxes(np.asarray(boxes_xyxy)[:, None, :], canvases.shape[1:3])
-        self._note_shape("encode", canvases)
+        boxes_xyxy = np.asarray(boxes_xyxy)
+        per_target = boxes_xyxy.ndim == 3
+        boxes = boxes_xyxy if per_target else boxes_xyxy[:, None, :]
+        if boxes.ndim != 3 or boxes.shape[2] != 4 or boxes.shape[0] != canvases.shape[0]:
+            raise ValueError(f"expected boxes (B, 4) or (B, T, 4) for B = {canvases.shape[0]} "
+                             f"canvases, got {boxes_xyxy.shape}")
+        check_template_boxes(boxes, canvases.shape[1:3])
+        self._note_shape("encode", canvases, boxes.shape[1])
         kernels, embedding = self._encode(self.variables, jnp.asarray(canvases),
-                                          jnp.asarray(boxes_xyxy, jnp.float32))
-        return kernels, np.asarray(embedding)
+                                          jnp.asarray(boxes, jnp.float32))
+        embedding = np.asarray(embedding)
+        return kernels, (embedding if per_target else embedding[:, 0])
 
     def detect(self, canvases: np.ndarray, kernels, image_hw=None) -> FrameCandidates:
         """One later frame of each of the B sequences -> its candidates (paper sect. 3.5).
@@ -269,7 +288,8 @@ class NetworkStep:
 
         Raises:
           ValueError: from JAX while tracing ("Inconsistent batch axis sizes") when B differs
-            from the kernels' batch; there are no other input checks here. Each new
+            from the kernels' batch; one line when the kernels hold T != 1 targets per image
+            (use `detect_targets`); there are no other input checks here. Each new
             (B, Hc, Wc) compiles the jitted step once (logged at INFO, listed in
             `compiled_sizes`).
         """
@@ -278,7 +298,34 @@ class NetworkStep:
             image_hw = np.broadcast_to(np.asarray(canvases.shape[1:3], np.float32),
                                        (canvases.shape[0], 2))
         image_hw = np.asarray(image_hw, np.float32).reshape(canvases.shape[0], 2)
-        self._note_shape("detect", canvases)
+        found = self.detect_targets(canvases, kernels, image_hw)
+        if found.boxes.shape[1] != 1:
+            raise ValueError(f"these kernels hold {found.boxes.shape[1]} targets per image; "
+                             "use detect_targets")
+        return FrameCandidates(found.boxes[:, 0], found.scores[:, 0], found.valid[:, 0],
+                               found.embeddings[:, 0])
+
+    def detect_targets(self, canvases: np.ndarray, kernels, image_hw=None) -> FrameCandidates:
+        """`detect` for T targets per image (kernels from `encode` with (B, T, 4) boxes).
+
+        One jitted call: the backbone, FPN and re-id map run ONCE per image and the T
+        per-target dynamic heads are vmapped over the shared features; each (image, target)
+        gets its own top-k, decode and NMS inside the call (see `detect` for the rules).
+
+        Returns FrameCandidates with an extra target axis: boxes (B, T, N, 4) x1, y1, x2, y2
+        canvas pixels, scores / valid (B, T, N), embeddings (B, T, N, D) (the one shared
+        re-id map read at each target's candidates), float64 / bool numpy, N =
+        config.max_detections. Target t of image b equals what a one-target `detect` with
+        that target's kernels gives (up to float rounding). Each new (B, T, Hc, Wc) compiles
+        once.
+        """
+        canvases = np.asarray(canvases)
+        if image_hw is None:
+            image_hw = np.broadcast_to(np.asarray(canvases.shape[1:3], np.float32),
+                                       (canvases.shape[0], 2))
+        image_hw = np.asarray(image_hw, np.float32).reshape(canvases.shape[0], 2)
+        targets = int(jax.tree_util.tree_leaves(kernels)[0].shape[1])
+        self._note_shape("detect", canvases, targets)
         boxes, scores, valid, embeddings = jax.device_get(
             self._detect(self.variables, jnp.asarray(canvases), kernels, jnp.asarray(image_hw)))
         return FrameCandidates(np.asarray(boxes, np.float64), np.asarray(scores, np.float64),

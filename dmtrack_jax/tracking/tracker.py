@@ -1,9 +1,12 @@
 """The online tracker: the jitted network step plus the host-side association.
 
 `Tracker.initialize(frame, box_xywh)` builds the kernels once from frame 1 and the target's
-first-frame embedding; `Tracker.track(frame) -> (box_xywh, confidence)` runs one network call
-and one association update. `BatchedTracker` tracks B sequences at once: one vmapped network
-call per frame for all B, and B independent association states.
+first-frame embedding; `Tracker.track(frame) -> TrackResult` runs one network call and one
+association update. `BatchedTracker` tracks B sequences at once: one vmapped network call per
+frame for all B, B independent association states, `track(frames) -> list[TrackResult]`.
+K targets in one video: `Tracker.initialize(frame, boxes_xywh (K, 4))`, then
+`track(frame) -> list of K TrackResult`; one backbone pass per frame serves all K targets
+(their heads vmapped in the same jitted call), each target has its own association.
 Frames are uint8 RGB (H, W, 3); boxes in the user-facing x, y, w, h of the original frame.
 
 Build trackers with `Tracker.from_checkpoint(path, ...)` / `BatchedTracker.from_checkpoint`
@@ -15,6 +18,7 @@ the same way, before any frame is read or tracked.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Mapping, Sequence
 
@@ -26,6 +30,25 @@ from dmtrack_jax.config_utils import apply_overrides
 from dmtrack_jax.tracking.association import BatchedAssociator, Candidates
 from dmtrack_jax.tracking.config import check_tracker_config, default_tracker_config
 from dmtrack_jax.tracking.network import NetworkStep, clip_template_boxes, preprocess_frame
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackResult:
+    """What the tracker reports for one target on one frame.
+
+    box: (4,) float64 x, y, w, h in pixels of the ORIGINAL frame (x, y the top-left corner;
+      under `box_convention='pixel_inclusive'` w = x2 - x1 + 1). When the target is judged
+      absent this is the last box reported while it was present (never NaN).
+    confidence: float in [0, 1], the chosen candidate's score (sigmoid(cls) *
+      sigmoid(centerness)), 0 when no candidate is the target; below
+      `tracker_config.absent_confidence` the target is judged absent.
+    distractors: (M, 4) float64 x, y, w, h (original-frame pixels) of the distractor
+      tracklets alive after this frame's association, M >= 0 (for drawing).
+    """
+
+    box: np.ndarray
+    confidence: float
+    distractors: np.ndarray
 
 
 def check_init_box(box_xywh, frame_hw) -> np.ndarray:
@@ -42,6 +65,13 @@ def check_init_box(box_xywh, frame_hw) -> np.ndarray:
     if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
         raise ValueError(f"the initial box {list(box)} lies outside the {width}x{height} frame")
     return box
+
+
+def _checked_target(index: int, box, frame_hw) -> np.ndarray:
+    try:
+        return check_init_box(box, frame_hw)
+    except ValueError as err:
+        raise ValueError(f"target {index}: {err}") from None
 
 
 def resolve_tracker_config(config, config_overrides: Sequence[str] = (),
@@ -145,7 +175,9 @@ class _FromConfig:
 class BatchedTracker(_FromConfig):
     """Tracks B sequences in lockstep: one network call per frame for all sequences whose
     frames share a canvas size (with `canvas='pad'` sequences of different frame sizes are
-    grouped by padded size, one call per group; see `initialize`).
+    grouped by padded size, one call per group; see `initialize`). Each sequence holds one
+    target ((B, 4) boxes) or K ((B, K, 4) boxes, the same K for all: one call per frame still
+    serves every target of every sequence of a canvas size).
 
     Public state: `config` (the full resolved config: `.tracker`, and `.model` when built by a
     `from_*` constructor), `tracker_config` (= `config.tracker`), `input_hw` (the
@@ -169,6 +201,7 @@ class BatchedTracker(_FromConfig):
         # canvas shape (Hc, Wc, 3)).
         self._groups: list[tuple[np.ndarray, Any, tuple]] = []
         self._association: BatchedAssociator | None = None
+        self._num_targets: int | None = None
         self._first_boxes_xyxy: np.ndarray | None = None
         self._first_embeddings: np.ndarray | None = None
 
@@ -233,29 +266,60 @@ class BatchedTracker(_FromConfig):
         new (B_g, Hc, Wc) compiles once. Every later frame of a sequence must keep the size
         of its first frame's canvas (a video has one frame size).
 
-        Raises ValueError for a box that is not 4 finite numbers, has zero or negative size or
-        lies outside its frame.
+        Several targets per sequence: boxes_xywh (B, K, 4), K >= 1 targets in every sequence
+        (the same K for all B). The network then encodes the K targets of a frame with one
+        backbone pass and detects them with one call per frame (`NetworkStep.detect_targets`:
+        backbone, FPN and re-id map once, the K heads vmapped); each target keeps its own
+        association (`association.MultiTargetAssociator`), and `detect` / `track` return per
+        sequence a list of K items. Targets can only be added or dropped by calling
+        `initialize` again (which restarts every target from the given frame).
+
+        Raises ValueError (one line) for a box that is not 4 finite numbers, has zero or
+        negative size or lies outside its frame, for a boxes array that is neither (B, 4) nor
+        (B, K, 4), or for a number of boxes that is not the number of frames.
         """
-        boxes_xywh = [check_init_box(b, f.shape[:2]) for f, b in zip(frames, boxes_xywh)]
+        if len(boxes_xywh) != len(frames):
+            raise ValueError(f"got {len(boxes_xywh)} box sets for {len(frames)} frames")
+        try:
+            raw = np.asarray(boxes_xywh, dtype=np.float64)
+        except ValueError:
+            raise ValueError("every sequence must have the same number of targets (boxes "
+                             "(B, 4) or (B, K, 4))") from None
+        if raw.ndim == 3 and raw.shape[1] >= 1 and raw.shape[2] == 4:
+            num_targets = raw.shape[1]
+            boxes_xywh = np.stack([np.stack([_checked_target(k, box, f.shape[:2])
+                                             for k, box in enumerate(boxes)])
+                                   for f, boxes in zip(frames, raw)])
+        else:
+            num_targets = None
+            boxes_xywh = np.stack([check_init_box(b, f.shape[:2])
+                                   for f, b in zip(frames, boxes_xywh)])
         canvases, scales, _ = self._prepare(frames)
-        boxes_xyxy = xywh_to_xyxy(np.stack(boxes_xywh), pixel_inclusive=self.pixel_inclusive)
-        canvas_boxes = boxes_xyxy * scales
-        groups, embeddings = [], np.zeros((len(frames), 0), np.float32)
+        boxes_xyxy = xywh_to_xyxy(boxes_xywh, pixel_inclusive=self.pixel_inclusive)
+        canvas_boxes = boxes_xyxy * (scales if num_targets is None else scales[:, None])
+        groups, embeddings = [], None
         for indices in self._by_canvas(canvases):
             batch = np.stack([canvases[b] for b in indices])
             boxes = canvas_boxes[indices]
             if self.tracker_config.get("clip_template_box", False):
                 boxes = clip_template_boxes(boxes, batch.shape[1:3])
             kernels, group_embeddings = self.network.encode(batch, boxes)
-            if embeddings.shape[1] == 0:
-                embeddings = np.zeros((len(frames), group_embeddings.shape[1]), np.float32)
+            if embeddings is None:
+                embeddings = np.zeros((len(frames),) + group_embeddings.shape[1:], np.float32)
             embeddings[indices] = group_embeddings
             groups.append((indices, kernels, batch.shape[1:]))
         self._groups = groups
+        self._num_targets = num_targets
         self._first_boxes_xyxy, self._first_embeddings = boxes_xyxy, embeddings
         self._association = self.new_association()
 
-    def detect(self, frames: Sequence[np.ndarray]) -> list[Candidates]:
+    @property
+    def num_targets(self) -> int | None:
+        """K when `initialize` was given (B, K, 4) boxes, None for (B, 4) (one target, whose
+        results are not wrapped in per-sequence lists)."""
+        return self._num_targets
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list:
         """The network half of a step, without association.
 
         frames: B uint8 RGB images (H_b, W_b, 3), one per sequence, in `initialize`'s order,
@@ -264,6 +328,8 @@ class BatchedTracker(_FromConfig):
         scales, fact 9): boxes (N_b, 4) float64 x1, y1, x2, y2, scores (N_b,) in [0, 1]
         (sigmoid(cls) * sigmoid(ctr), after NMS, at most `max_detections`, target class
         only), embeddings (N_b, D) L2-normalised (D = 1 and zero without a re-id head).
+        With K targets per sequence (`num_targets`): B lists of K `Candidates`, target k's
+        from its own head (one network call per canvas size for all B x K).
 
         Raises RuntimeError before `initialize`; ValueError when a frame's canvas size
         differs from its sequence's first frame's (one line, naming the sequence).
@@ -279,41 +345,57 @@ class BatchedTracker(_FromConfig):
                         f"sequence {b}: frame {frames[b].shape[1]}x{frames[b].shape[0]} gives "
                         f"a {canvases[b].shape[1]}x{canvases[b].shape[0]} canvas, its first "
                         f"frame a {shape[1]}x{shape[0]} one (a sequence keeps one frame size)")
-            found = self.network.detect(np.stack([canvases[b] for b in indices]), kernels,
-                                        resized[indices])
+            found = self.network.detect_targets(np.stack([canvases[b] for b in indices]),
+                                                kernels, resized[indices])
             for row, b in enumerate(indices):
-                keep = found.valid[row]
-                candidates[b] = Candidates(
-                    boxes=found.boxes[row][keep] / scales[b],
-                    scores=found.scores[row][keep],
-                    embeddings=found.embeddings[row][keep],
-                )
+                per_target = []
+                for k in range(found.boxes.shape[1]):
+                    keep = found.valid[row, k]
+                    per_target.append(Candidates(
+                        boxes=found.boxes[row, k][keep] / scales[b],
+                        scores=found.scores[row, k][keep],
+                        embeddings=found.embeddings[row, k][keep],
+                    ))
+                candidates[b] = per_target[0] if self._num_targets is None else per_target
         self.last_candidates = candidates
         return candidates
 
-    def associate(self, candidates: Sequence[Candidates]) -> tuple[np.ndarray, np.ndarray]:
-        """The association half of a step: B candidate sets -> (boxes (B, 4) float64 x, y, w, h
-        in original-frame pixels, confidences (B,) float64 in [0, 1]). See `track`.
+    def associate(self, candidates: Sequence) -> list:
+        """The association half of a step: B candidate sets (`detect`'s) -> B `TrackResult`s,
+        one per sequence in `initialize`'s order (with K targets: B lists of K). See `track`.
 
         Raises RuntimeError before `initialize`.
         """
         if self._association is None:
             raise RuntimeError("call initialize() before track()")
         boxes_xyxy, confidences = self._association.update(candidates)
-        return (xyxy_to_xywh(np.asarray(boxes_xyxy), pixel_inclusive=self.pixel_inclusive),
-                np.asarray(confidences))
+        boxes = xyxy_to_xywh(np.asarray(boxes_xyxy, np.float64),
+                             pixel_inclusive=self.pixel_inclusive)
+        if self._num_targets is None:
+            return [TrackResult(np.array(boxes[b], np.float64), float(confidences[b]),
+                                self.distractor_boxes(b)) for b in range(len(boxes))]
+        return [[TrackResult(np.array(boxes[b, k], np.float64), float(confidences[b, k]),
+                             self.distractor_boxes(b, k)) for k in range(boxes.shape[1])]
+                for b in range(len(boxes))]
 
-    def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """One frame of each of the B sequences -> (boxes, confidences).
+    def track(self, frames: Sequence[np.ndarray]) -> list[TrackResult]:
+        """One frame of each of the B sequences -> B `TrackResult`s (a list, in
+        `initialize`'s order; `np.stack([r.box for r in results])` gives the (B, 4) boxes).
 
-        frames: B uint8 RGB images (H_b, W_b, 3), in `initialize`'s order. Returns boxes (B, 4)
-        float64 x, y, w, h in original-frame pixels and confidences (B,) float64 in [0, 1]:
-        the chosen candidate's score, 0 when no candidate is the target. Below
+        frames: B uint8 RGB images (H_b, W_b, 3), in `initialize`'s order, each of the size
+        of its sequence's first frame (more exactly: giving the same padded canvas; a frame of
+        another size is refused with a ValueError naming the sequence). Each result's box is
+        (4,) float64 x, y, w, h in that frame's pixels, its confidence the chosen candidate's
+        score in [0, 1] (0 when no candidate is the target). Below
         `tracker_config.absent_confidence` the target is judged absent and the box is the last
         one reported while it was present (paper section 3.5, DESIGN.md section 5: the target
-        tracklet among distractor tracklets, selected by `selection_mode`).
+        tracklet among distractor tracklets, selected by `selection_mode`); `distractors` are
+        the other tracklets' boxes.
 
-        Raises RuntimeError before `initialize`.
+        With K targets per sequence (`initialize` given (B, K, 4) boxes) each sequence's item
+        is a list of K `TrackResult`s, in the order of its boxes.
+
+        Raises RuntimeError before `initialize`, ValueError for a frame of another canvas size.
         """
         return self.associate(self.detect(frames))
 
@@ -330,7 +412,7 @@ class BatchedTracker(_FromConfig):
             raise RuntimeError("call initialize() before new_association()")
         association = BatchedAssociator(
             self.tracker_config if tracker_config is None else tracker_config,
-            len(self._first_boxes_xyxy))
+            len(self._first_boxes_xyxy), self._num_targets)
         association.initialize(self._first_boxes_xyxy, self._first_embeddings)
         return association
 
@@ -341,16 +423,18 @@ class BatchedTracker(_FromConfig):
             raise RuntimeError("call initialize() before reading first_frame_embeddings")
         return np.array(self._first_embeddings)
 
-    def distractor_boxes(self, index: int = 0) -> np.ndarray:
-        """(K, 4) x, y, w, h of the distractor tracklets of sequence `index` (for drawing)."""
+    def distractor_boxes(self, index: int = 0, target: int = 0) -> np.ndarray:
+        """(M, 4) float64 x, y, w, h of the distractor tracklets of sequence `index` (its
+        target `target`) (for drawing); also in each `TrackResult.distractors`."""
         if self._association is None:
             return np.zeros((0, 4))
-        return xyxy_to_xywh(self._association.distractor_boxes(index),
-                            pixel_inclusive=self.pixel_inclusive)
+        return np.asarray(xyxy_to_xywh(self._association.distractor_boxes(index, target),
+                                       pixel_inclusive=self.pixel_inclusive),
+                          np.float64).reshape(-1, 4)
 
 
 class Tracker(_FromConfig):
-    """One sequence: `initialize(frame, box_xywh)`, then `track(frame) -> (box_xywh, conf)`.
+    """One sequence: `initialize(frame, box_xywh)`, then `track(frame) -> TrackResult`.
 
     Built like `BatchedTracker` (`from_checkpoint`, `from_config`); exposes the same `config`,
     `tracker_config` and `input_hw`.
@@ -373,19 +457,52 @@ class Tracker(_FromConfig):
         return self._batched.input_hw
 
     def initialize(self, frame: np.ndarray, box_xywh) -> None:
-        """Starts a new sequence: frame uint8 RGB (H, W, 3); box_xywh the target's first-frame
-        box x, y, w, h in pixels of that frame. See `BatchedTracker.initialize` (paper section
-        3.5). Raises ValueError for a non-finite, empty or out-of-frame box."""
-        self._batched.initialize([frame], [box_xywh])
+        """Starts a new sequence (forgetting any previous one), with one target or K.
 
-    def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
-        """The next frame (uint8 RGB (H, W, 3)) -> (box (4,) float64 x, y, w, h in its pixels,
-        confidence in [0, 1]; below `tracker_config.absent_confidence` the target is judged
-        absent and the last present box is held). See `BatchedTracker.track`.
-        Raises RuntimeError before `initialize`."""
-        boxes, confidences = self._batched.track([frame])
-        return boxes[0], float(confidences[0])
+        frame: uint8 RGB (H, W, 3), any size (resized by `resize_rule` into `input_hw` and
+        zero-padded to a multiple of `canvas_multiple`; see `network.preprocess_frame`).
+        box_xywh: (4,) x, y, w, h of the target in pixels of that frame (x, y the top-left
+        corner; may start left of or above the frame but must overlap it), read in the
+        tracker's `box_convention`. The network builds the target's kernels and first-frame
+        re-id embedding once (paper section 3.5); they are never updated.
+        Several targets: box_xywh (K, 4), one x, y, w, h row per target (a 2-D array, even for
+        K = 1); `track` then returns K results. The K targets share one backbone pass per
+        frame (see `BatchedTracker.initialize`); to add or drop a target, initialise again.
 
-    def distractor_boxes(self) -> np.ndarray:
-        """(K, 4) x, y, w, h of the distractor tracklets seen this frame (for drawing)."""
-        return self._batched.distractor_boxes(0)
+        Raises ValueError (one line) for a box that is not 4 finite numbers, has zero or
+        negative size or lies outside the frame (naming the target for (K, 4)).
+        """
+        boxes = np.asarray(box_xywh, dtype=np.float64)
+        if boxes.ndim == 2:
+            if boxes.shape[0] < 1 or boxes.shape[1] != 4:
+                raise ValueError(f"expected boxes (K, 4) x, y, w, h with K >= 1, got shape "
+                                 f"{boxes.shape}")
+            self._batched.initialize([frame], boxes[None])
+        else:
+            self._batched.initialize([frame], [box_xywh])
+
+    @property
+    def num_targets(self) -> int | None:
+        """K after `initialize` with (K, 4) boxes, None after a single (4,) box."""
+        return self._batched.num_targets
+
+    def track(self, frame: np.ndarray) -> TrackResult | list[TrackResult]:
+        """The next frame -> `TrackResult` (box (4,) float64 x, y, w, h in this frame's pixels,
+        confidence in [0, 1], distractors (M, 4)); after `initialize` with (K, 4) boxes, a
+        list of K `TrackResult`s in the order of the boxes (the result mirrors the init box's
+        shape: a (4,) box gives one result, a (K, 4) array a list).
+
+        frame: uint8 RGB (H, W, 3) of the size of the first frame (a video has one size). A
+        frame of another size that pads to the same canvas is tracked (its boxes scaled by its
+        own factor); one that gives another canvas is refused with a ValueError (re-initialise
+        for a new frame size). Below `tracker_config.absent_confidence` the target is judged
+        absent and the box is the last one reported while it was present.
+
+        Raises RuntimeError before `initialize`, ValueError for a frame of another canvas size.
+        """
+        return self._batched.track([frame])[0]
+
+    def distractor_boxes(self, target: int = 0) -> np.ndarray:
+        """(M, 4) x, y, w, h of the distractor tracklets of target `target` seen this frame
+        (for drawing; the same as the last `TrackResult.distractors`)."""
+        return self._batched.distractor_boxes(0, target)

@@ -185,7 +185,7 @@ def test_boxes_equal_the_released_trackers_on_every_frame(models, size_wh):
     tracker.initialize(frames[0], box)
     ours = []
     for frame in frames[1:]:
-        x, y, w, h = tracker.track(frame)[0]
+        x, y, w, h = tracker.track(frame).box
         ours.append([x, y, x + w - 1, y + h - 1])  # pixel-inclusive, as the released writes
     difference = np.abs(np.asarray(ours) - expected).max(axis=1)
     print(f"{size_wh[0]}x{size_wh[1]}: max |box difference| per frame {difference}")

@@ -11,6 +11,8 @@ index can be read back from its pixels.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
@@ -51,7 +53,8 @@ class ScriptedTracker:
 
     def track(self, frame):
         self.seen.append(frame_index(frame))
-        return np.asarray(self.predictions[self.seen[-1]], np.float64), 1.0
+        return SimpleNamespace(box=np.asarray(self.predictions[self.seen[-1]], np.float64),
+                               confidence=1.0)
 
 
 def track(sequence, predictions):

@@ -2,6 +2,7 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def test_checkpoint_mode_tracks_then_scores(lasot_root, tmp_path, monkeypatch):
             started.append(1)
 
         def track(self, frame):
-            return np.array(BOX, float), 0.8
+            return SimpleNamespace(box=np.array(BOX, float), confidence=0.8)
 
     made = []
 
@@ -196,7 +197,7 @@ def test_server_scored_split_tracks_and_stops_with_a_pointer(tmp_path, bench_fil
             self.box = box
 
         def track(self, frame):
-            return self.box, 1.0
+            return SimpleNamespace(box=self.box, confidence=1.0)
 
     monkeypatch.setattr(Tracker, "from_checkpoint",
                         classmethod(lambda cls, *a, **k: HoldTracker()))

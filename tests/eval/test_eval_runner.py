@@ -1,5 +1,7 @@
 """The resumable runner with fake trackers: resume after a crash, batching, sharding."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,8 @@ class OffsetTracker:
         seq, index = _where(frame)
         if (seq, index) == self.crash_at:
             raise KeyboardInterrupt("killed")
-        return np.asarray(GT[seq][index], float) + [self.offset, 0, 0, 0], 0.9
+        return SimpleNamespace(box=np.asarray(GT[seq][index], float) + [self.offset, 0, 0, 0],
+                               confidence=0.9)
 
 
 class BatchedOffsetTracker:
@@ -52,7 +55,8 @@ class BatchedOffsetTracker:
     def track(self, frames):
         places = [_where(f) for f in frames]
         self.log.append(("track", tuple(places)))
-        return np.array([GT[s][i] for s, i in places], float), np.full(len(frames), 0.5)
+        return [SimpleNamespace(box=np.array(GT[s][i], float), confidence=0.5)
+                for s, i in places]
 
 
 def test_killed_run_resumes_without_redoing_finished_sequences(lasot_root, tmp_path):

@@ -1,6 +1,8 @@
 """`--frame-stride` (issue 17 fact 12, the released DMTrack LaSOT protocol tracks and scores
 every 10th frame): which frames the tracker sees, what the file holds, what is scored."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,7 @@ class GroundTruthTracker:
     def track(self, frame):
         seq, index = _where(frame)
         self.seen.append((seq, index))
-        return np.asarray(GT[seq][index], float), 0.1 * index
+        return SimpleNamespace(box=np.asarray(GT[seq][index], float), confidence=0.1 * index)
 
 
 class BatchedGroundTruthTracker(GroundTruthTracker):
@@ -41,8 +43,7 @@ class BatchedGroundTruthTracker(GroundTruthTracker):
         self.seen.extend(_where(f) for f in frames)
 
     def track(self, frames):
-        out = [GroundTruthTracker.track(self, f) for f in frames]
-        return np.stack([b for b, _ in out]), np.array([c for _, c in out])
+        return [GroundTruthTracker.track(self, f) for f in frames]
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])

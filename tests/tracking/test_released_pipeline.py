@@ -226,7 +226,8 @@ def test_batched_tracker_groups_by_canvas_and_compiles_once_per_size(caplog):
     boxes = [[40.0, 30.0, 30.0, 25.0], [10.0, 20.0, 20.0, 30.0]]
     with caplog.at_level(logging.INFO, logger="dmtrack_jax.tracking.network"):
         tracker.initialize([v[0] for v in videos], boxes)
-        together = [tracker.track([v[t] for v in videos])[0] for t in (1, 2, 3)]
+        together = [np.stack([r.box for r in tracker.track([v[t] for v in videos])])
+                    for t in (1, 2, 3)]
     assert [g.tolist() for g in tracker.canvas_groups] == [[0], [1]]
     assert tracker.network.compiled_sizes == [("detect", 1, 128, 160), ("detect", 1, 160, 128),
                                               ("encode", 1, 128, 160), ("encode", 1, 160, 128)]
@@ -238,6 +239,6 @@ def test_batched_tracker_groups_by_canvas_and_compiles_once_per_size(caplog):
     # Each video alone gives the same boxes, and nothing compiles again.
     for b, video in enumerate(videos):
         tracker.initialize([video[0]], [boxes[b]])
-        alone = [tracker.track([video[t]])[0][0] for t in (1, 2, 3)]
+        alone = [tracker.track([video[t]])[0].box for t in (1, 2, 3)]
         np.testing.assert_allclose(alone, [box[b] for box in together], atol=1e-4)
     assert len(tracker.network.compiled_sizes) == 4

@@ -99,9 +99,10 @@ def test_new_association_replays_the_trackers_own(tmp_path):
     assert tracker.first_frame_embeddings.shape[0] == 1
     replay = tracker.new_association()
     for t in range(1, len(video.frames)):
-        boxes, confidences = tracker.track([video.frames[t]])
+        [result] = tracker.track([video.frames[t]])
         again, again_conf = replay.update(tracker.last_candidates)
-        np.testing.assert_allclose(boxes, xyxy_to_xywh(again))
-        np.testing.assert_allclose(confidences, again_conf)
+        np.testing.assert_allclose(result.box[None], xyxy_to_xywh(again))
+        np.testing.assert_allclose([result.confidence], again_conf)
         np.testing.assert_allclose(tracker.distractor_boxes(0),
                                    xyxy_to_xywh(replay.distractor_boxes(0)))
+        np.testing.assert_allclose(result.distractors, xyxy_to_xywh(replay.distractor_boxes(0)))
