@@ -43,7 +43,6 @@ which the toolkit reports, and one line `dmtrack vot: error: ...` on stderr.
 
 from __future__ import annotations
 
-import collections
 import sys
 from typing import Callable
 
@@ -123,7 +122,7 @@ def serve(server, make_tracker: Callable[[], object],
             if not initialized:
                 raise ValueError("a frame before initialize")
             frame = read_frame(_frame_path(request))
-            result = collections.namedtuple("TrackResult", "box confidence")(*tracker.track(frame))  # MERGE: -> `result = tracker.track(frame)` (wt10's result object)
+            result = tracker.track(frame)  # a TrackResult (one target: the box it was given)
             _reply(server, result.box, result.confidence)
         else:
             raise ValueError(f"unexpected TraX request {request.type!r}")
