@@ -206,6 +206,10 @@ class DLAMain(nn.Module):
 class DCN(nn.Module):
     """mmcv `ModulatedDeformConvPack`, 3x3, pad 1: `weight`, `bias`, `conv_offset`."""
 
+    # Another implementation of `modulated_deform_conv` (same signature), e.g. a compiled
+    # kernel for benchmarks/bench_torch_compiled.py; None: the gather-written one above.
+    deform_op = None
+
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, 3, 3))
@@ -214,8 +218,8 @@ class DCN(nn.Module):
 
     def forward(self, x):
         o1, o2, m = torch.chunk(self.conv_offset(x), 3, dim=1)
-        return modulated_deform_conv(x, torch.cat((o1, o2), 1), torch.sigmoid(m), self.weight,
-                                     self.bias)
+        op = modulated_deform_conv if self.deform_op is None else self.deform_op
+        return op(x, torch.cat((o1, o2), 1), torch.sigmoid(m), self.weight, self.bias)
 
 
 class DeformConv(nn.Module):
@@ -375,6 +379,8 @@ def _dynamic_conv1x1(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 class DMTrackGS(nn.Module):
     """The released detector. `encode_template` and `detect` mirror the Flax entry points."""
 
+    roi_align_op = None  # another `roi_align` (same signature); None: the one above
+
     def __init__(self, levels=(1, 1, 1, 2, 2, 1), channels=(16, 32, 64, 128, 256, 512),
                  fpn_channels=256, head_channels=256, encoder_channels=32, num_convs=4,
                  gn_groups=32, num_classes=2, strides=(8, 16, 32), roi_size=7,
@@ -413,8 +419,9 @@ class DMTrackGS(nn.Module):
             rois = []
             for box in image_boxes:
                 level = self.roi_level(box)
-                rois.append(roi_align(fpn[level][b], box, self.roi_size,
-                                      1.0 / self.strides[level], self.sampling_ratio))
+                op = roi_align if self.roi_align_op is None else self.roi_align_op
+                rois.append(op(fpn[level][b], box, self.roi_size, 1.0 / self.strides[level],
+                               self.sampling_ratio))
             rois = torch.stack(rois)  # (T, C, S, S)
             kernels = {}
             for branch in ("cls", "reg"):
