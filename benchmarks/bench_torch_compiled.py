@@ -54,6 +54,7 @@ import benchlib
 from bench_torch_vs_jax import build_reference, relative_error
 
 PAUSE_S = 0.5
+WARMUP_TC = 6  # untimed torch.compile calls before timing
 TOLERANCE = 1e-3
 
 
@@ -213,6 +214,13 @@ def torch_worker(args) -> None:
         command, _, name = line.strip().partition(" ")
         if command == "run":
             print(_time(contenders[name]), flush=True)
+        elif command == "parts":  # cumulative prefixes of the faster eager compiled-op model
+            m, xx = (fast_cl, image_cl) if base == "compiled_cl" else (fast, image)
+            calls = {"trunk": lambda: m.backbone.base(xx), "backbone": lambda: m.backbone(xx),
+                     "features": lambda: m.features(xx),
+                     "detect": lambda: m.detect(xx, fast_kernels)}
+            with torch.inference_mode():
+                print(json.dumps({k: _time(c) for k, c in calls.items()}), flush=True)
         elif command == "dcn":  # share of one call spent in the deformable convs
             print(json.dumps({n: dcn_share(torch_ref, contenders[n]) for n in name.split(",")}),
                   flush=True)
@@ -279,6 +287,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per contender")
     parser.add_argument("--input-size", default="512,736", help="H,W (multiple of 32)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--parts-repeats", type=int, default=3,
+                        help="per-part timing repeats (0: skip)")
     parser.add_argument("--no-write", action="store_true", help="rehearsal: write no result")
     parser.add_argument("--torch-worker", default="", metavar="NPZ", help="(internal)")
     benchlib.add_conv_algorithm_arg(parser)
@@ -343,8 +353,11 @@ def compare(args, worker: Worker, torch_outputs: dict) -> dict:
         raise RuntimeError(f"outputs disagree with JAX beyond {TOLERANCE}: {bad}; the timing "
                            f"would compare different functions")
 
-    for name in contenders:  # one untimed call each after the checks
-        worker.ask(f"run {name}")
+    # Untimed warm-up calls after the checks: torch.compile's first calls after compiling are
+    # seconds slower than its steady state (measured in rehearsal), so it gets more.
+    warmup_s = {name: [round(float(worker.ask(f"run {name}")), 3)
+                       for _ in range(WARMUP_TC if name == "compiled_tc" else 1)]
+                for name in contenders}
     load_start = benchlib.loadavg()
     times = {"jax": [], **{name: [] for name in contenders}}
     for _ in range(args.repeats):
@@ -357,6 +370,7 @@ def compare(args, worker: Worker, torch_outputs: dict) -> dict:
             time.sleep(PAUSE_S)
     load_end = benchlib.loadavg()
     shares = json.loads(worker.ask("dcn gather,compiled,compiled_cl"))
+    parts = time_parts(args, worker, model, variables, image_nhwc, kernels, config)
 
     summary = {name: benchlib.summarize(t) for name, t in times.items()}
     median = {name: s["median_s"] for name, s in summary.items()}
@@ -372,15 +386,61 @@ def compare(args, worker: Worker, torch_outputs: dict) -> dict:
         "layout_choice_s": worker.info.get("layout_choice_s"),
         "kernels_max_relative_error": worker.info["kernels_max_relative_error"],
         "max_relative_error": errors, "tolerance": TOLERANCE,
-        "jax_compile_s": round(jax_compile_s, 2),
+        "jax_compile_s": round(jax_compile_s, 2), "torch_warmup_s": warmup_s,
         "median_s": median, "min_s": {n: s["min_s"] for n, s in summary.items()},
         "ratio_jax_over": {n: median[n] / median["jax"] for n in contenders},
         "strongest_torch": best_torch,
         "ratio_jax_over_strongest_torch": median[best_torch] / median["jax"],
-        "dcn_share": shares,
+        "dcn_share": shares, "parts": parts,
         "loadavg_start_end": [load_start, load_end],
         "raw": summary, "machine": benchlib.machine(),
     }
+
+
+def time_parts(args, worker, model, variables, x, kernels, config) -> dict:
+    """Per-part seconds (differences of cumulative prefixes: trunk, + DLA-up, + FPN, + head),
+    JAX vs the eager compiled-op torch model (its faster layout), calls alternating, medians
+    of --parts-repeats (each part difference carries the noise of two medians)."""
+    import jax
+
+    from dmtrack_jax.models.dla import DLABase
+
+    if args.parts_repeats <= 0:
+        return {}
+    trunk_module = DLABase(tuple(config.model.dla_levels), tuple(config.model.dla_channels))
+    trunk_variables = {c: variables[c]["backbone"]["base"] for c in ("params", "batch_stats")}
+    jitted = {
+        "trunk": (jax.jit(lambda v, a: trunk_module.apply(v, a, False)), (trunk_variables, x)),
+        "backbone": (jax.jit(lambda v, a: model.apply(
+            v, a, False, method=lambda m, i, t: m.backbone(i, t))), (variables, x)),
+        "features": (jax.jit(lambda v, a: model.apply(
+            v, a, False, method=lambda m, i, t: m._features(i, t))), (variables, x)),
+        "detect": (jax.jit(lambda v, a, k: model.apply(v, a, k, method=model.detect)),
+                   (variables, x, kernels)),
+    }
+    for fn, inputs in jitted.values():
+        jax.block_until_ready(fn(*inputs))  # compile
+    worker.ask("parts")  # warm-up
+    jax_t = {name: [] for name in jitted}
+    torch_t = {name: [] for name in jitted}
+    for _ in range(args.parts_repeats):
+        for name, (fn, inputs) in jitted.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*inputs))
+            jax_t[name].append(time.perf_counter() - start)
+        time.sleep(PAUSE_S)
+        for name, value in json.loads(worker.ask("parts")).items():
+            torch_t[name].append(value)
+        time.sleep(PAUSE_S)
+
+    def split(times):
+        m = {k: float(np.median(v)) for k, v in times.items()}
+        return {"trunk_dla34": m["trunk"], "dla_up_with_dcn": m["backbone"] - m["trunk"],
+                "fpn": m["features"] - m["backbone"], "dynamic_head": m["detect"] - m["features"],
+                "total": m["detect"]}
+
+    return {"jax_s": split(jax_t), "torch_compiled_ops_s": split(torch_t),
+            "raw": {"jax": jax_t, "torch": torch_t}}
 
 
 def report(args, result: dict) -> None:
@@ -393,6 +453,10 @@ def report(args, result: dict) -> None:
     for name, ratio in result["ratio_jax_over"].items():
         print(f"  torch {name:12s}: {result['median_s'][name]:.3f} s median "
               f"({result['min_s'][name]:.3f} best); JAX/torch frames/s {ratio:.2f}")
+    if result["parts"]:
+        jp, tp = result["parts"]["jax_s"], result["parts"]["torch_compiled_ops_s"]
+        print("  parts (s, medians; JAX vs eager compiled-op torch): " + ", ".join(
+            f"{k} {jp[k]:.3f} vs {tp[k]:.3f}" for k in jp))
     print(f"  torch time share in DCN layers: "
           + ", ".join(f"{n} {s:.1%}" for n, s in result["dcn_share"].items()))
 
