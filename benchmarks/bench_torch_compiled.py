@@ -309,7 +309,8 @@ def main() -> None:
         path = benchlib.write_result("torch_compiled_vs_jax", result)
         benchlib.append_history("torch_compiled_vs_jax_history", {
             k: result[k] for k in ("median_s", "ratio_jax_over", "loadavg_start_end",
-                                   "dcn_op", "torch_compile", "dcn_share")}
+                                   "dcn_op", "torch_compile", "torch_compile_layout",
+                                   "dcn_share")}
             | {"date": result["machine"]["date"], "repeats": args.repeats})
         print(f"wrote {path}")
 
