@@ -458,7 +458,7 @@ def report(args, result: dict) -> None:
         jp, tp = result["parts"]["jax_s"], result["parts"]["torch_compiled_ops_s"]
         print("  parts (s, medians; JAX vs eager compiled-op torch): " + ", ".join(
             f"{k} {jp[k]:.3f} vs {tp[k]:.3f}" for k in jp))
-    print(f"  torch time share in DCN layers: "
+    print("  torch time share in DCN layers: "
           + ", ".join(f"{n} {s:.1%}" for n, s in result["dcn_share"].items()))
 
 
