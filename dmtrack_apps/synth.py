@@ -59,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--distractors must be >= 0, got {args.distractors}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ValueError(f"--out {args.out} exists and is not a directory")
+    if os.path.isdir(args.out) and os.listdir(args.out):
+        # Writing over an earlier set would mix its frames, rows and lists with this one's.
+        raise ValueError(f"--out {args.out} exists and is not empty; give a new folder")
     options = {}
     if args.format in ("lasot", "got10k", "trackingnet"):
         options["absent_box"] = args.absent_box

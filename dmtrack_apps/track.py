@@ -409,7 +409,8 @@ def run(args) -> int:
               + (f" and {video_path}" if video_path else ""))
     if not multi:
         print(f"score it: dmtrack eval --benchmark lasot --root DATASET_ROOT --results-dir "
-              f"{results_dir} --sequences {name}")
+              f"{results_dir} --sequences {name} (add --split all when {name} is not one of "
+              f"the LaSOT test sequences, e.g. dmtrack synth data)")
     return 0
 
 

@@ -58,12 +58,12 @@ def check_init_box(box_xywh, frame_hw) -> np.ndarray:
         raise ValueError(f"the initial box must be x,y,w,h (4 numbers), got {box_xywh!r}")
     x, y, w, h = box
     if not np.all(np.isfinite(box)):
-        raise ValueError(f"the initial box {list(box)} has a NaN or infinite value")
+        raise ValueError(f"the initial box {box.tolist()} has a NaN or infinite value")
     if w <= 0 or h <= 0:
-        raise ValueError(f"the initial box {list(box)} has zero or negative size")
+        raise ValueError(f"the initial box {box.tolist()} has zero or negative size")
     height, width = frame_hw
     if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
-        raise ValueError(f"the initial box {list(box)} lies outside the {width}x{height} frame")
+        raise ValueError(f"the initial box {box.tolist()} lies outside the {width}x{height} frame")
     return box
 
 

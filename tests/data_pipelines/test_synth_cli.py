@@ -63,6 +63,17 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, extra, message):
     assert message in err and "Traceback" not in err
 
 
+def test_out_that_holds_an_earlier_set_is_rejected(tmp_path, capsys):
+    out = tmp_path / "set"
+    args = ["--format", "lasot", "--sequences", "1", "--frames", "5", "--height", "48",
+            "--width", "64"]
+    assert main(["synth", "--out", str(out), *args]) == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["synth", "--out", str(out), *args, "--seed", "9"]) == 2
+    assert f"--out {out} exists and is not empty" in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing mixed in
+
+
 def test_out_that_is_a_file_is_rejected(tmp_path, capsys):
     target = tmp_path / "file.txt"
     target.write_text("x")
