@@ -51,7 +51,7 @@ import traceback
 import numpy as np
 
 import benchlib
-from bench_torch_vs_jax import build_reference, relative_error
+from bench_torch_vs_jax import JaxDetect, build_reference, relative_error
 
 PAUSE_S = 0.5
 WARMUP_TC = 6  # untimed torch.compile calls before timing
@@ -316,26 +316,13 @@ def main() -> None:
 
 
 def compare(args, worker: Worker, torch_outputs: dict) -> dict:
-    import jax
-    import jax.numpy as jnp
-
-    from configs.dmtrack_gs_official import get_config as official_config
-    from dmtrack_jax.convert import convert_state_dict
-    from dmtrack_jax.models import build_model
 
     hw = benchlib.parse_hw(args.input_size)
     torch_ref, reference, image, box = build_reference(hw)
-    config = official_config()
-    config.model.conv_algorithm = args.conv_algorithm
-    variables, _ = convert_state_dict(torch_ref.numpy_state_dict(reference), config)
-    model = build_model(config.model)
-    image_nhwc = jnp.asarray(image.numpy().transpose(0, 2, 3, 1))
-    encode = jax.jit(lambda v, x, b: model.apply(v, x, b, method=model.encode_template))
-    kernels = encode(variables, image_nhwc, jnp.asarray([[box]], jnp.float32))
-    detect = jax.jit(lambda v, x, k: model.apply(v, x, k, method=model.detect))
-
-    def run_jax():
-        return jax.block_until_ready(detect(variables, image_nhwc, kernels))
+    jax_side = JaxDetect(torch_ref, reference, image, box, args.conv_algorithm)
+    run_jax = jax_side.run
+    config, model, variables = jax_side.config, jax_side.model, jax_side.variables
+    image_nhwc, kernels = jax_side.image_nhwc, jax_side.kernels
 
     start = time.perf_counter()
     jax_out = run_jax()
