@@ -75,6 +75,9 @@ def default_data_config(recipe: str = "paper") -> ml_collections.ConfigDict:
     synthetic.size = (128, 160)  # (H, W)
     synthetic.distractors = 3
     synthetic.seed = 0
+    # The generator's preset (synthetic.PRESETS): 'default' (short busy videos) or 'lasot-like'
+    # (long videos with LaSOT's motion, absence and scale statistics; use >= 600 frames).
+    synthetic.preset = "default"
 
     # Released-code box filters (kept when all hold; W, H = image size).
     config.box_filter = ml_collections.ConfigDict({

@@ -35,8 +35,10 @@ KINDS = ("sot", "reid")
 
 
 def synthetic_source(num_sequences: int, num_frames: int, image_size: tuple[int, int],
-                     num_distractors: int = 3, seed: int = 0) -> FrameSource:
+                     num_distractors: int = 3, seed: int = 0,
+                     preset: str = "default") -> FrameSource:
     """Generate videos in memory with the synthetic generator: no dataset on disk needed.
+    `preset`: the generator's ('default' or 'lasot-like'; `synthetic.PRESETS`).
 
     Object 0 is the SOT target; every object is a track with a dataset-unique identity.
     """
@@ -47,7 +49,8 @@ def synthetic_source(num_sequences: int, num_frames: int, image_size: tuple[int,
                          f"{num_sequences} sequences of {num_frames} frames")
     frames, sequences = [], []
     for index, video in enumerate(synthetic.iter_dataset(
-            num_sequences, num_frames, seed, tuple(image_size), num_distractors)):
+            num_sequences, num_frames, seed, tuple(image_size), num_distractors,
+            preset=preset)):
         name = f"synthetic-{seed}-{index:04d}"
         target = video.boxes[:, 0]
         sequences.append(Sequence(
@@ -83,7 +86,8 @@ def build_sources(data_config) -> tuple[list[FrameSource], list[float], list[flo
             continue
         if name == "synthetic":
             source = synthetic_source(int(cfg.sequences), int(cfg.frames), tuple(cfg.size),
-                                      int(cfg.distractors), int(cfg.seed))
+                                      int(cfg.distractors), int(cfg.seed),
+                                      str(cfg.get("preset", "default")))
         elif cfg.tfds_dir:
             from data_pipelines import tfds_builders
 
