@@ -7,6 +7,10 @@
 #
 #     OUT=/some/dir bash benchmarks/gpu_suite.sh
 #
+# Through this workplace's device tool, where $OUT is already set: run(command="bash
+# benchmarks/gpu_suite.sh", carry=["benchmarks/wheels"], timeout_s=600), after
+# `bash benchmarks/gpu_wheels.sh .venv/bin/python` here.
+#
 # Rehearsal on a CPU (tiny config, 128x160 canvas, a few frames and steps, small batches; every
 # item runs end to end in a few minutes):
 #
@@ -20,9 +24,11 @@
 #                           compile time apart; track_f32 also traces a few frames (profile)
 #   batched_b8, batched_b32 bench_network_step.py --batch N --dtype bfloat16: frames/s of the
 #                           batched network step (all sequences together)
-#   train_b8, train_b32     bench_train_step.py: pairs/s and MFU of the SOT training step at
-#                           512x736, float32 (TF32 on the GPU); train_b8 also traces steps
+#   train_b8                bench_train_step.py: pairs/s and MFU of the SOT training step at
+#                           512x736, float32 (TF32 on the GPU); also traces a few steps
 #   multi_k8                bench_multi_target.py --targets 8: one K = 8 tracker per frame
+#                           (against 8 one-target trackers and the FLOP bound)
+#   train_b32               as train_b8 at batch 32 (no trace)
 #   then, while budget lasts: batched_b8_f32, batched_b32_f32, train_b8_bf16, train_b32_bf16
 # DMTRACK_GPU_SUITE_ITEMS="track_f32 train_b8 ..." runs those items only, in that order.
 #
@@ -203,7 +209,7 @@ run_item() {
   esac
 }
 
-ITEMS=${DMTRACK_GPU_SUITE_ITEMS:-"track_f32 track_bf16 batched_b8 batched_b32 train_b8 train_b32 multi_k8 batched_b8_f32 batched_b32_f32 train_b8_bf16 train_b32_bf16"}
+ITEMS=${DMTRACK_GPU_SUITE_ITEMS:-"track_f32 track_bf16 batched_b8 batched_b32 train_b8 multi_k8 train_b32 batched_b8_f32 batched_b32_f32 train_b8_bf16 train_b32_bf16"}
 for name in $ITEMS; do
   run_item "$name"
 done

@@ -106,7 +106,7 @@ def goal_rows(items: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             mfu = fig.get("mfu") or {}
             peak = "bf16" if fig.get("dtype") == "bfloat16" else "tf32"
             value = mfu.get(peak)
-            text = f"{text} (vs {peak} peak)"
+            text = f"{text} (vs {peak} peak)" if fig else text
         else:
             value = fig.get("frames_per_s")
         rows.append({"goal": text, "target": target, "unit": unit, "item": name,
@@ -162,7 +162,9 @@ def table(summary: dict[str, Any]) -> str:
     for name, item in summary["items"].items():
         fig = item.get("figures") or {}
         kind = item.get("kind")
-        if kind == "tracking":
+        if not fig:
+            text = ""
+        elif kind == "tracking":
             compile_s = fig.get("compile_s") or {}
             text = (f"{fig.get('dtype')}: {_fmt(fig.get('frames_per_s'))} frames/s end to end, "
                     f"network {_fmt(fig.get('network_frames_per_s'))}; compile "
