@@ -72,13 +72,20 @@ elapsed() { echo $(($(date +%s) - START)); }
 
 # --- environment: missing modules, wheels, env.json ------------------------------------------
 NEEDED="jax jaxlib flax optax numpy scipy cv2 yaml absl ml_collections msgpack"
-missing_modules() {
+missing_modules() {  # imported, not only found: a broken install counts as missing
   "$PY" - "$@" <<'EOF'
-import importlib.util, sys
-print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))
+import importlib, sys
+missing = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:  # noqa: BLE001
+        missing.append(name)
+print(" ".join(missing))
 EOF
 }
 MISSING=$(missing_modules $NEEDED)
+MISSING_BEFORE=$MISSING
 INSTALLED_WHEELS=""
 if [ -n "$MISSING" ]; then
   log "missing modules: $MISSING"
@@ -98,13 +105,14 @@ if command -v nvidia-smi >/dev/null 2>&1; then
   NVSMI=$(timeout 20 nvidia-smi 2>&1)
 fi
 MODE=$([ "$SMALL" = 1 ] && echo small || echo full)
-MODE="$MODE" BUDGET="$BUDGET" MISSING="$MISSING" WHEELS="$INSTALLED_WHEELS" NVSMI="$NVSMI" \
+MODE="$MODE" BUDGET="$BUDGET" MISSING="$MISSING" MISSING_BEFORE="$MISSING_BEFORE" WHEELS="$INSTALLED_WHEELS" NVSMI="$NVSMI" \
   timeout 120 "$PY" - "$OUT/env.json" <<'EOF' 2>&1 | tee -a "$LOG"
 import importlib, json, os, platform, subprocess, sys
 env = {"mode": os.environ["MODE"], "budget_s": int(os.environ["BUDGET"]),
        "python": sys.version.split()[0], "python_executable": sys.executable,
        "platform": platform.platform(), "nproc": os.cpu_count(),
        "missing_modules": os.environ["MISSING"].split(),
+       "missing_before_wheels": os.environ["MISSING_BEFORE"].split(),
        "installed_wheels": os.environ["WHEELS"].split(),
        "env": {k: os.environ.get(k) for k in ("XLA_FLAGS", "JAX_PLATFORMS", "PYTHONPATH",
                                              "CUDA_VISIBLE_DEVICES") if os.environ.get(k)}}
