@@ -18,10 +18,15 @@ XLA_FLAGS=--xla_force_host_platform_device_count=8 at a fixed per-device batch (
 Simulated devices all share the machine's `nproc` cores, so this shows the SHAPE (that the
 sharded program runs and how its overhead grows), not real multi-device speed-up: with one
 core per device the step time would stay flat; here it grows once devices outnumber cores.
-Model FLOP utilisation (MFU): FLOPs per step from XLA's cost analysis (of the lowered program,
-the model as written; of the compiled one too, where the backend may have rewritten convs, e.g.
-Winograd on CPU or cuDNN calls on GPU, whose count XLA may not know), over the median step
-time, over each peak of --peak-tflops. --dtype bfloat16 sets config.model.dtype (bf16 compute,
+Model FLOP utilisation (MFU): FLOPs per step over the median step time over each peak of
+--peak-tflops, two counts: `mfu_median` (the one gpu_suite.sh judges) from XLA's cost analysis
+of the lowered program (every op as written, elementwise too; the compiled program's count is
+reported beside it, but the backend may have rewritten convs, e.g. Winograd on CPU or cuDNN
+calls on GPU, which XLA may not count), and `mfu_conv_dot_median` from the convolutions and
+matrix products of the traced step (forward and backward, 2 x multiply-adds,
+bench_flops.matmul_conv_flops; 10.5% above XLA's count on the tiny config, 2026-11-29,
+perhaps from counting the inserted zeros of the dilated convs that back-propagate through
+strided ones: not checked). --dtype bfloat16 sets config.model.dtype (bf16 compute,
 f32 parameters). --profile-dir traces --profile-steps more steps under jax.profiler and adds
 their summary (benchmarks/trace_summary.py).
 Writes benchmarks/results/train_<config>_<devices>dev_b<batch>[_<dtype>].json (and
@@ -134,6 +139,14 @@ def run_one(args) -> dict:
         lowered_flops = _cost_flops(lowered.cost_analysis())
     except Exception:  # noqa: BLE001 - optional figure
         lowered_flops = float("nan")
+    try:
+        import bench_flops
+
+        counts = bench_flops.matmul_conv_flops(jax.make_jaxpr(sot_step)(state, batches[0]).jaxpr)
+        conv_dot_flops = counts["conv"] + counts["dot"]
+    except Exception as err:  # noqa: BLE001 - optional figure (jaxpr layout of another JAX)
+        print(f"conv/dot FLOP count failed: {type(err).__name__}: {err}", file=sys.stderr)
+        conv_dot_flops = float("nan")
 
     state, metrics = compiled(state, batches[1])  # first run: allocations, thread pool start
     jax.block_until_ready(metrics)
@@ -157,8 +170,10 @@ def run_one(args) -> dict:
     if not np.isfinite(mfu_flops) or mfu_flops <= 0:
         mfu_flops, mfu_source = step_flops, "compiled"
     achieved = mfu_flops / timing["median_s"] / 1e12
-    mfu = {name: float(f"{achieved / peak:.4g}")
-           for name, peak in parse_peaks(args.peak_tflops).items()}
+    achieved_conv_dot = conv_dot_flops / timing["median_s"] / 1e12
+    peaks = parse_peaks(args.peak_tflops)
+    mfu = {name: float(f"{achieved / peak:.4g}") for name, peak in peaks.items()}
+    mfu_conv_dot = {name: float(f"{achieved_conv_dot / peak:.4g}") for name, peak in peaks.items()}
     mib = 1.0 / (1 << 20)
     xla_memory = None
     if memory is not None:
@@ -183,9 +198,10 @@ def run_one(args) -> dict:
         "dtype": args.dtype,
         "xla_cost_flops_per_step": step_flops,
         "xla_cost_flops_per_step_lowered": lowered_flops,
+        "conv_dot_flops_per_step": conv_dot_flops,
         "mfu_flops_source": mfu_source,
         "achieved_tflops_median": float(f"{achieved:.4g}") if np.isfinite(achieved) else None,
-        "peak_tflops": parse_peaks(args.peak_tflops), "mfu_median": mfu,
+        "peak_tflops": peaks, "mfu_median": mfu, "mfu_conv_dot_median": mfu_conv_dot,
         "xla_memory_per_device": xla_memory,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "final_loss": loss, "loadavg_start_end": [load_start, benchlib.loadavg()],
