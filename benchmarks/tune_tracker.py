@@ -2,7 +2,7 @@
 ablation's videos (issue 20 part 2).
 
     python benchmarks/tune_tracker.py --checkpoint checkpoints/tiny
-        [--sequences 12 --frames 600 --preset lasot-like --samples 80 --cache /tmp/c.pkl]
+        [--sequences 12 --frames 600 --preset lasot-like --samples 40 --passes 2 --cache /tmp/c.pkl]
 
 The network runs once per frame (`synthetic_eval.detect_videos`; `--cache` keeps its output
 in a pickle for the next run); every grid point is one more association over the stored
@@ -10,9 +10,11 @@ candidates (`synthetic_eval.replay_videos`, a few seconds for 7,200 frames). Thr
 
 1. Shared thresholds (`detection_min_score`, `absent_confidence`): the SHARED grid, chosen by
    the mean success over the three selection modes, so that no mode is favoured.
-2. The 'reid' mode's fused target cues (`target_association='fused'`, tracking/target_cues.py):
-   `--samples` points drawn (seeded) from the product of the FUSED grid, then one pass of
-   coordinate search from the best (every value of each field in turn, the others held),
+2. The 'position' mode's `position_top_k` (POSITION), by the position mode's success; then
+   the 'reid' mode's fused target cues (`target_association='fused'`, tracking/target_cues.py):
+   `--samples` points drawn (seeded) from the product of the FUSED grid, then `--passes`
+   passes of coordinate search from the best (every value of each field in turn, the others
+   held),
    chosen by the reid mode's success AUC.
 3. The result for all three modes with the chosen values, against the checkpoint's own config.
 
@@ -49,16 +51,22 @@ HELD_OUT_SEEDS = (20_261_124, 30_000)  # the demo's and the ablation's: never tu
 # detection_min_score stops at the network's own cut, candidate_min_score (0.05 by default).
 SHARED = {"detection_min_score": (0.05, 0.1, 0.15), "absent_confidence": (0.05, 0.1, 0.15, 0.2)}
 FUSED = {
-    "target_appearance_weight": (0.5, 1.0, 2.0),
+    "target_appearance_weight": (0.5, 1.0, 2.0, 3.0),
     "target_motion_weight": (0.25, 0.5, 1.0),
     "target_iou_weight": (0.0, 0.5, 1.0),
     "target_score_weight": (0.5, 1.0, 2.0),
-    "target_match_threshold": (1.0, 1.5, 2.0, 3.0),
-    "redetect_score_weight": (0.3, 0.5, 0.7),
-    "redetect_position_weight": (0.0, 0.3, 0.6),
-    "redetect_threshold": (0.5, 0.6, 0.7, 0.8, 0.9),
+    "target_match_threshold": (1.0, 1.25, 1.5, 2.0),
+    "redetect_score_weight": (0.2, 0.35, 0.5),
+    "redetect_position_weight": (0.0, 0.3, 0.6, 1.0),
+    "redetect_threshold": (0.6, 0.75, 0.9, 1.05),
     "confidence_appearance_power": (0.0, 1.0, 2.0),
+    # The Kalman filter's noise (FairMOT's 1/20 and 1/160 are for walking pedestrians): only
+    # the reid mode has one.
+    "kalman_std_weight_position": (0.05, 0.1, 0.2, 0.4),
+    "kalman_std_weight_velocity": (0.00625, 0.0125, 0.025, 0.05),
 }
+# The position mode's own knob, chosen by the position mode's success (fair to it).
+POSITION = {"position_top_k": (2, 3, 5, 8, 12)}
 SCORES = ("success", "precision", "norm_precision", "tpr", "tnr", "max_gm")
 
 
@@ -102,7 +110,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--preset", choices=("default", "lasot-like"), default="lasot-like")
     parser.add_argument("--seed", type=int, default=sb.VALIDATION_SEED)
-    parser.add_argument("--samples", type=int, default=80, help="random points of FUSED")
+    parser.add_argument("--samples", type=int, default=40, help="random points of FUSED")
+    parser.add_argument("--passes", type=int, default=2, help="coordinate-search passes")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--cache", default="", help="pickle of the network's candidates")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tune_tracker.json"))
@@ -134,6 +143,12 @@ def main() -> None:
     best_shared = {k: shared_rows[int(np.argmax([r["mean_success"] for r in shared_rows]))][k]
                    for k in keys}
     print("shared:", best_shared)
+    position_rows = [{"position_top_k": k, **run("position", {**best_shared,
+                                                              "position_top_k": k})}
+                     for k in POSITION["position_top_k"]]
+    best_position = {"position_top_k": max(position_rows,
+                                           key=lambda r: r["success"])["position_top_k"]}
+    print("position:", best_position)
 
     # Stage 2: the fused target cues, random points then one coordinate pass.
     rng = np.random.default_rng(0)
@@ -150,23 +165,26 @@ def main() -> None:
     results = [reid(p) for p in points]
     best = dict(points[int(np.argmax(results))])
     best_success = max(results)
-    for key, values in FUSED.items():
-        for value in values:
-            if value == best[key]:
-                continue
-            trial = {**best, key: value}
-            success = reid(trial)
-            if success > best_success:
-                best, best_success = trial, success
-        print(f"{key} = {best[key]} (reid success {best_success:.4f})")
+    for sweep in range(args.passes):
+        for key, values in FUSED.items():
+            for value in values:
+                if value == best[key]:
+                    continue
+                trial = {**best, key: value}
+                success = reid(trial)
+                if success > best_success:
+                    best, best_success = trial, success
+            print(f"pass {sweep + 1}: {key} = {best[key]} (reid success {best_success:.4f})")
 
-    chosen = {**best_shared, "target_association": "fused", **best}
+    chosen = {**best_shared, **best_position, "target_association": "fused", **best}
     tuned = {mode: run(mode, chosen) for mode in MODES}
     report = {
         "checkpoint": args.checkpoint, "seed": args.seed, "preset": args.preset,
         "sequences": args.sequences, "frames": args.frames, "samples": args.samples,
+        "passes": args.passes,
         "scores_with_checkpoint_config": current, "chosen": chosen, "scores_with_chosen": tuned,
-        "shared_grid": shared_rows, "fused_grid": FUSED, "fused_points": rows,
+        "shared_grid": shared_rows, "position_grid": position_rows, "fused_grid": FUSED,
+        "fused_points": rows,
         "seconds": round(time.time() - start, 1),
     }
     write_json_atomic(args.out, report)

@@ -6,8 +6,12 @@ Three selection modes, the rows of the paper's Table 1:
   * `reid`: MOT philosophy. Every candidate is tracked as a tracklet (FairMOT-style stages),
     so look-alike distractors are held by their own tracklets and cannot take the target's
     place; the target is the tracklet created from frame 1's box. When that tracklet is lost,
-    the unclaimed candidates are searched for a re-detection by appearance against the
-    target's first-frame and smoothed embeddings.
+    the unclaimed candidates are searched for a re-detection. How the target tracklet is
+    costed and re-detected is `target_association`: 'fused' (default; tracking/target_cues.py:
+    appearance, Kalman gate, IoU with the prediction and the detector's score together, then
+    re-detection by appearance, score and a fading position prior) or 'fairmot' (the target
+    costed like every tracklet, re-detected by appearance against the target's first-frame
+    and smoothed embeddings alone).
 Every mode reports a confidence per frame; below `absent_confidence` the target is judged
 absent and the reported box is the last one.
 
