@@ -48,9 +48,8 @@ import tempfile
 import time
 import traceback
 
-import numpy as np
-
 import benchlib
+import numpy as np
 from bench_torch_compiled import PAUSE_S, WARMUP_TC
 from bench_tracking import decode, first_box, synthetic_jpegs
 
@@ -85,10 +84,15 @@ def xywh_to_inclusive_xyxy(box) -> list[float]:
 
 def torch_worker(args) -> None:
     import torch
-
-    from bench_torch_compiled import (grid_sample_deform_conv, swap_ops, torchvision_ops,
-                                      tv_deform_conv, tv_roi_align)
+    from bench_torch_compiled import (
+        grid_sample_deform_conv,
+        swap_ops,
+        torchvision_ops,
+        tv_deform_conv,
+        tv_roi_align,
+    )
     from bench_torch_vs_jax import build_reference, load_by_path
+
     from dmtrack_jax.tracking.association import Candidates, TargetAssociator
     from dmtrack_jax.tracking.tracker import resolve_tracker_config
 

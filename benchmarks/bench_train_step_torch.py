@@ -3,8 +3,11 @@
 Full size (run on a quiet machine):
     python benchmarks/bench_train_step_torch.py --config tiny --batch 2 --steps 5
     python benchmarks/bench_train_step_torch.py --config dmtrack_gs_official --batch 2 \\
-        --canvas 512,736 --steps 1 --rounds 3
+        --canvas 512,736 --steps 1 --rounds 3 --conv-algorithm direct
 Rehearsal (minutes): --config tiny --batch 2 --canvas 64,96 --targets 1 --steps 2
+--conv-algorithm direct for the full-width network: with 'auto' (Winograd for its >= 256-channel
+3x3 convs on CPU) the JAX training step compiled but segfaulted inside XLA on its first run
+(2026-11-29, jax 0.10.2, canvases 64x96 and 128x160; bench_train_step.py's own step too).
 
 One step on both sides: forward of the template images (backbone, FPN, RoIAlign, controllers
 -> dynamic kernels) and of the search images (backbone, FPN, dynamic head), the cross-query
@@ -45,14 +48,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import resource
 import sys
 import tempfile
 import time
 
-import numpy as np
-
 import benchlib
+import numpy as np
 from bench_torch_compiled import PAUSE_S
 from bench_train_step import sot_pairs, xla_memory_mib
 
@@ -82,10 +85,8 @@ def setup(args):
 
 
 def memory_now_mib() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024.0, 1)
-    return float("nan")
+    status = pathlib.Path("/proc/self/status").read_text().split("VmRSS:")
+    return round(int(status[1].split()[0]) / 1024.0, 1) if len(status) > 1 else float("nan")
 
 
 def peak_rss_mib() -> float:
@@ -197,9 +198,13 @@ def torch_sgd(torch, model, optim_config):
 def torch_worker(args) -> None:
     import torch
     import torch.nn.functional as F
-
-    from bench_torch_compiled import (grid_sample_deform_conv, swap_ops, torchvision_ops,
-                                      tv_deform_conv, tv_roi_align)
+    from bench_torch_compiled import (
+        grid_sample_deform_conv,
+        swap_ops,
+        torchvision_ops,
+        tv_deform_conv,
+        tv_roi_align,
+    )
     from bench_torch_vs_jax import load_by_path
 
     torch.set_num_threads(args.threads)
@@ -257,7 +262,7 @@ def jax_worker(args) -> None:
     from dmtrack_jax.train.optimizer import make_optimizer
     from dmtrack_jax.train.step import create_train_state, make_train_steps, sot_loss_fn
 
-    config, canvas, targets, batches = setup(args)
+    config, _, _, batches = setup(args)
     config.model.conv_algorithm = args.conv_algorithm
     variables, _ = convert_state_dict(dict(np.load(args.state)), config)
     model = build_model(config.model)
@@ -327,13 +332,14 @@ def main() -> None:
         base = [sys.executable, __file__, "--state", os.path.join(tmp, "state.npz")]
         result = run(args, lambda side: benchlib.LineWorker(base + ["--side", side]
                                                             + sys.argv[1:]))
-    step_s = result["step_s_median"]
+    step_s, error = result["step_s_median"], max(result["loss_rel_error"].values())
     print(f"training step, {args.config} at {result['canvas_hw']}, {args.batch} pairs x "
-          f"{result['targets']} targets, {args.steps} alternating steps, load "
-          f"{result['loadavg_start_end']}; losses agree to {max(result['loss_rel_error'].values()):.1e}")
+          f"{result['targets']} targets, {len(result['raw']['jax']['all_s'])} steps per side, "
+          f"load {result['loadavg_start_end']}; losses agree to {error:.1e}")
     for side in ("jax", "torch"):
-        print(f"  {side:5s}: {step_s[side]:.3f} s/step median -> {result['pairs_per_s'][side]:.3f} "
-              f"pairs/s; peak RSS {result['peak_rss_mib'][side]:.0f} MiB")
+        print(f"  {side:5s}: {step_s[side]:.3f} s/step median -> "
+              f"{result['pairs_per_s'][side]:.3f} pairs/s; peak RSS "
+              f"{result['peak_rss_mib'][side]:.0f} MiB")
     print(f"  JAX/PyTorch pairs/s: {result['ratio_jax_over_torch_pairs_per_s']:.2f}; XLA "
           f"memory analysis: {result['jax']['xla_memory']}")
     if not args.no_write:

@@ -164,7 +164,12 @@ class LineWorker:
     def _read(self, what: str) -> str:
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the worker exited (waiting for {what!r}); see stderr")
+            try:
+                code = self.process.wait(timeout=10)  # negative: killed by that signal
+            except subprocess.TimeoutExpired:
+                code = "none yet"
+            raise RuntimeError(f"the worker exited (waiting for {what!r}, exit code {code}; "
+                               f"-11: a segfault, -9: killed, e.g. out of memory); see stderr")
         return line.strip()
 
     def ask(self, command: str) -> str:
