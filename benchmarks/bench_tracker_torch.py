@@ -5,7 +5,9 @@ Full size (the paper's 736x512 input from 720x1280 JPEG frames; run on a quiet m
         --frames 10 --repeats 3
     python benchmarks/bench_tracker_torch.py --input-size 512,736 --source-size 720,1280 \\
         --frames 10 --repeats 3 --selection-mode reid
-Rehearsal (seconds): --input-size 128,160 --source-size 360,640 --frames 3 --repeats 1
+Rehearsal (minutes): --input-size 128,160 --source-size 360,640 --frames 3 --repeats 1
+Quiet machine only: under load torch's --threads 2 OpenMP threads slowed ~50x (2026-11-29,
+load 7 on 2 cores, 128x160: 3.3 s per torch frame, 0.07 s with --threads 1).
 
 Per frame, on both sides: JPEG decode (cv2.imdecode, BGR->RGB), resize by the released
 'long_short' rule into --input-size (short, long), normalise, zero-pad to a multiple of 32,

@@ -5,6 +5,7 @@ Full size (run on a quiet machine):
     python benchmarks/bench_train_step_torch.py --config dmtrack_gs_official --batch 2 \\
         --canvas 512,736 --steps 1 --rounds 3 --conv-algorithm direct
 Rehearsal (minutes): --config tiny --batch 2 --canvas 64,96 --targets 1 --steps 2
+Quiet machine only (torch's OpenMP threads slow many-fold under load: bench_tracker_torch.py).
 --conv-algorithm direct for the full-width network: with 'auto' (Winograd for its >= 256-channel
 3x3 convs on CPU) the JAX training step compiled but segfaulted inside XLA on its first run
 (2026-11-29, jax 0.10.2, canvases 64x96 and 128x160; bench_train_step.py's own step too).
