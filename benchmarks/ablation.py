@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 from dmtrack_apps import synthetic_eval  # noqa: E402
 from dmtrack_common.fileio import write_json_atomic  # noqa: E402
 from dmtrack_jax.checkpoint_io import read_inference_config  # noqa: E402
+from dmtrack_jax.config_utils import load_config_file  # noqa: E402
 from dmtrack_jax.tracking.tracker import BatchedTracker, resolve_tracker_config  # noqa: E402
 from eval import synthetic_benchmark as sb  # noqa: E402
 
@@ -42,18 +43,21 @@ MODES = ("reid", "top1", "position")
 SEED = 30_000  # neither training (0), validation (10_000+) nor the demo (20_261_124)
 
 
-def evaluate(checkpoint, videos, batch_size):
+def evaluate(checkpoint, videos, batch_size, association=None):
+    """Scores per mode; `association` (a tracker config) replaces every checkpoint's own, so
+    that all models are compared under the same association settings."""
     tracker = BatchedTracker.from_checkpoint(checkpoint)
     config = tracker.config
+    base = association if association is not None else config.tracker
     configs = {}
     for mode in MODES:
-        c = config.tracker.copy_and_resolve_references()
+        c = base.copy_and_resolve_references()
         c.selection_mode = mode
         configs[mode] = c
     tracked, _ = synthetic_eval.track_videos_modes(tracker, videos, configs, batch_size, progress=True)
     out = {}
     for mode in MODES:
-        s = sb.score(videos, tracked[mode], config.tracker.absent_confidence)
+        s = sb.score(videos, tracked[mode], base.absent_confidence)
         out[mode] = {k: float(s[k]) for k in ("success", "precision", "norm_precision",
                                               "tpr", "tnr", "max_gm")}
     return config.model.correlation, out
@@ -68,10 +72,16 @@ def main() -> None:
     parser.add_argument("--preset", choices=("default", "lasot-like"), default="lasot-like",
                         help="synthetic generator preset (default lasot-like)")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--association", default=str(ROOT / "configs" / "tiny.py"),
+                        help="config file whose `tracker` fields (association thresholds and "
+                             "weights) every model is tracked with ('' = each checkpoint's own)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "ablation_results.json"))
     args = parser.parse_args()
 
     first_config = resolve_tracker_config(read_inference_config(args.checkpoints[0]))
+    association = None
+    if args.association:
+        association = resolve_tracker_config(load_config_file(args.association)).tracker
     videos = sb.make_videos(args.sequences, args.frames,
                             tuple(first_config.data.sources.synthetic.size), SEED,
                             preset=args.preset)
@@ -81,7 +91,7 @@ def main() -> None:
           f"{absent} absent target frames")
     held = [sb.TrackedVideo(name, np.repeat(v.boxes[:1, 0], len(v.frames), axis=0),
                             np.ones(len(v.frames))) for name, v in zip(sb.video_names(videos), videos)]
-    s = sb.score(videos, held, first_config.tracker.absent_confidence)
+    s = sb.score(videos, held, (association or first_config.tracker).absent_confidence)
     baseline = {k: float(s[k]) for k in ("success", "precision", "norm_precision", "max_gm")}
     results = {}
     for checkpoint in args.checkpoints:
@@ -89,7 +99,7 @@ def main() -> None:
             print(f"skipping {checkpoint}: not trained yet")
             continue
         t0 = time.time()
-        correlation, scores = evaluate(checkpoint, videos, args.batch_size)
+        correlation, scores = evaluate(checkpoint, videos, args.batch_size, association)
         path = pathlib.Path(checkpoint).absolute()
         name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         results[correlation] = {"checkpoint": name, "scores": scores}
@@ -103,7 +113,7 @@ def main() -> None:
     print(f"{'-':<5} {'held':<9} {baseline['success']:8.3f} {baseline['precision']:9.3f} "
           f"{baseline['norm_precision']:9.3f} {baseline['max_gm']:6.3f}  (first box held)")
     payload = {"sequences": args.sequences, "frames": args.frames, "seed": SEED,
-               "preset": args.preset,
+               "preset": args.preset, "association": args.association or "each checkpoint's",
                "date": time.strftime("%Y-%m-%d"), "results": results,
                "first_box_held": baseline}
     write_json_atomic(args.out, payload)

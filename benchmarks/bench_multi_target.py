@@ -21,7 +21,9 @@ bound ratio (1.00 = at the bound; the issue's goal is within 10%, <= 1.10). On C
 paper config's 256-channel convs run as Winograd (`conv_algorithm='auto'`), so the executed
 FLOPs counted here (shared ~54, head ~35 GFLOP) are not the model's (~55 + ~75, the issue's
 figures); the bound for the issue's figures is reported too (`issue_bound_ratio`).
-Writes benchmarks/results/multi_target_<config>_<H>x<W>.json.
+--dtype bfloat16 sets config.model.dtype (bf16 compute). If the FLOP count cannot trace the model
+(a JAX whose jaxpr layout it does not know), the bounds are NaN and the timings still run.
+Writes benchmarks/results/multi_target_<config>_<H>x<W>[_<dtype>].json.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def main() -> None:
                         "config.tracker.input_size (default 512,736: the paper's)")
     parser.add_argument("--targets", default="1,2,4,8")
     parser.add_argument("--frames", type=int, default=5, help="timed frames per setting")
+    parser.add_argument("--dtype", default="float32", help="config.model.dtype (compute)")
     args = parser.parse_args()
 
     import bench_flops
@@ -79,6 +82,7 @@ def main() -> None:
     config = benchlib.load_config(args.config)
     hw = benchlib.parse_hw(args.input_size)
     config.tracker.input_size = hw
+    config.model.dtype = args.dtype
     model = build_model(config.model)
     variables = jax.jit(lambda r: init_variables(model, r, (64, 64)))(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
@@ -90,9 +94,13 @@ def main() -> None:
     kernels = jax.eval_shape(lambda v, x, b: model.apply(v, x, b, method=model.encode_template),
                              variables, canvases, np.zeros((1, 1, 4), np.float32))
     kernels = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), kernels)
-    parts = bench_flops.module_breakdown(model, variables, canvases, kernels)
-    head = parts["dynamic_head"]
-    shared = sum(v for k, v in parts.items() if k != "dynamic_head")
+    try:
+        parts = bench_flops.module_breakdown(model, variables, canvases, kernels)
+        head = parts["dynamic_head"]
+        shared = sum(v for k, v in parts.items() if k != "dynamic_head")
+    except Exception as err:  # noqa: BLE001 - the timings do not need the count
+        print(f"FLOP count failed ({type(err).__name__}: {err}); bounds are NaN")
+        parts, head, shared = {"error": f"{type(err).__name__}: {err}"}, float("nan"), float("nan")
     print(f"GFLOP per frame: shared {shared:.2f} (backbone+FPN+re-id), per target head "
           f"{head:.2f}")
 
@@ -136,12 +144,15 @@ def main() -> None:
               f"{row['network_vs_bound']:.2f}x bound); end to end {1e3 * multi_e2e:.1f} vs "
               f"{1e3 * separate_e2e:.1f} ms (ratio {row['end_to_end_ratio']:.3f}, "
               f"{row['end_to_end_vs_bound']:.2f}x bound)", flush=True)
-    payload = {"config": args.config, "input_hw": list(hw), "canvas_hw": list(canvas_hw),
+    payload = {"config": args.config, "dtype": args.dtype, "input_hw": list(hw), "canvas_hw": list(canvas_hw),
                "frames": args.frames, "gflop_shared": shared, "gflop_head": head,
                "gflop_parts": parts, "rows": rows, "machine": benchlib.machine(),
                "load_start": load_start, "load_end": benchlib.loadavg(),
                "date": time.strftime("%Y-%m-%d")}
-    path = benchlib.write_result(f"multi_target_{args.config}_{hw[0]}x{hw[1]}", payload)
+    name = f"multi_target_{args.config}_{hw[0]}x{hw[1]}"
+    if args.dtype != "float32":
+        name += f"_{args.dtype}"
+    path = benchlib.write_result(name, payload)
     print(f"wrote {path}")
 
 

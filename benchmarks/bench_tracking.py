@@ -17,8 +17,10 @@ Two passes over the same frames after a compile pass:
     association (Candidates in frame pixels + the associator's update), each timed alone;
   * end to end: decode + `BatchedTracker.track([frame])` (what `Tracker.track` runs), the
     frames/s a user sees.
-Compile time (first encode + first detect call) is reported separately. Writes
-benchmarks/results/tracking_<config>_<H>x<W>.json.
+Compile time (first encode + first detect call) is reported separately. --dtype bfloat16 sets
+config.model.dtype (bf16 compute, f32 parameters). --profile-dir traces --profile-steps more
+end-to-end frames under jax.profiler and adds their summary (benchmarks/trace_summary.py). Writes
+benchmarks/results/tracking_<config>_<H>x<W>[_<conv algorithm>][_<dtype>].json.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="tiny")
     benchlib.add_conv_algorithm_arg(parser)
+    parser.add_argument("--dtype", default="float32", help="config.model.dtype (compute)")
     parser.add_argument("--frames", type=int, default=10, help="timed frames per pass")
     parser.add_argument("--input-size", default="512,736", help="H,W canvas (paper: 512,736)")
     parser.add_argument("--source-size", default="720,1280", help="H,W of the video frames")
@@ -87,12 +90,14 @@ def main() -> None:
                         "every location ~0.01, under the defaults (0.05, 0.1) no candidate "
                         "would reach the association; 0 hands it max_detections (100) of them, "
                         "the cluttered-scene worst case. Negative: keep the config's values")
+    benchlib.add_profile_args(parser, "end-to-end frames")
     args = parser.parse_args()
     input_hw = benchlib.parse_hw(args.input_size)
     source_hw = benchlib.parse_hw(args.source_size)
 
     config = benchlib.load_config(args.config)
     config.model.conv_algorithm = args.conv_algorithm
+    config.model.dtype = args.dtype
     tracker_overrides = {"input_size": input_hw}
     if args.canvas:
         tracker_overrides["canvas"] = args.canvas
@@ -147,6 +152,13 @@ def main() -> None:
         tracker.track([decode(data)])
         end_to_end.append(time.perf_counter() - t0)
     load_end = benchlib.loadavg()
+    profile = None
+    if args.profile_dir:
+        frames = [decode(data) for data in jpegs[2:2 + args.profile_steps]]
+        frames += frames[-1:] * (args.profile_steps - len(frames))
+        profile = benchlib.profiled(args.profile_dir,
+                                    lambda it=iter(frames): tracker.track([next(it)]),
+                                    args.profile_steps)
 
     split = {k: benchlib.summarize(v) for k, v in stages.items()}
     e2e = benchlib.summarize(end_to_end)
@@ -154,7 +166,7 @@ def main() -> None:
     result = {
         "config": args.config, "input_hw": input_hw, "source_hw": source_hw,
         "canvas_hw": list(tracker.network.compiled_sizes[0][2:]),
-        "conv_algorithm": args.conv_algorithm,
+        "conv_algorithm": args.conv_algorithm, "dtype": args.dtype,
         "frames": args.frames, "score_floor": args.score_floor,
         "loadavg_start_end": [load_start, load_end],
         "compile": {"encode_first_call_s": round(encode_first_s, 2),
@@ -170,9 +182,13 @@ def main() -> None:
         "raw": {"split": split, "end_to_end": e2e},
         "machine": benchlib.machine(),
     }
+    if profile is not None:
+        result["profile"] = profile
     name = f"tracking_{args.config}_{input_hw[0]}x{input_hw[1]}"
     if args.conv_algorithm != "auto":
         name += f"_{args.conv_algorithm}"
+    if args.dtype != "float32":
+        name += f"_{args.dtype}"
     path = benchlib.write_result(name, result)
     print(f"{args.config} at {input_hw[0]}x{input_hw[1]} (frames {source_hw[0]}x{source_hw[1]} "
           f"JPEG), {args.frames} frames, load {load_start} -> {load_end}")

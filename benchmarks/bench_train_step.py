@@ -18,7 +18,19 @@ XLA_FLAGS=--xla_force_host_platform_device_count=8 at a fixed per-device batch (
 Simulated devices all share the machine's `nproc` cores, so this shows the SHAPE (that the
 sharded program runs and how its overhead grows), not real multi-device speed-up: with one
 core per device the step time would stay flat; here it grows once devices outnumber cores.
-Writes benchmarks/results/train_<config>_<devices>dev.json (and train_scaling_<config>.json).
+Model FLOP utilisation (MFU): FLOPs per step over the median step time over each peak of
+--peak-tflops, two counts: `mfu_median` (the one gpu_suite.sh judges) from XLA's cost analysis
+of the lowered program (every op as written, elementwise too; the compiled program's count is
+reported beside it, but the backend may have rewritten convs, e.g. Winograd on CPU or cuDNN
+calls on GPU, which XLA may not count), and `mfu_conv_dot_median` from the convolutions and
+matrix products of the traced step (forward and backward, 2 x multiply-adds,
+bench_flops.matmul_conv_flops; 10.5% above XLA's count on the tiny config, 2026-11-29,
+perhaps from counting the inserted zeros of the dilated convs that back-propagate through
+strided ones: not checked). --dtype bfloat16 sets config.model.dtype (bf16 compute,
+f32 parameters). --profile-dir traces --profile-steps more steps under jax.profiler and adds
+their summary (benchmarks/trace_summary.py).
+Writes benchmarks/results/train_<config>_<devices>dev_b<batch>[_<dtype>].json (and
+train_scaling_<config>.json).
 """
 
 from __future__ import annotations
@@ -34,6 +46,32 @@ import time
 import numpy as np
 
 import benchlib
+
+# Peak dense throughputs of ONE NVIDIA H200 SXM, TFLOP/s, without sparsity: NVIDIA's H200
+# datasheet gives the H100 SXM's tensor-core rates (bf16 989.4 = 1979 "with sparsity" / 2; tf32
+# 494.7 = 989 / 2; plain fp32 67). JAX runs float32 convs and matmuls on a GPU at its default
+# precision, i.e. as TF32 on Hopper, so float32 steps are judged against tf32 and bfloat16 ones
+# against bf16; MFU is reported against every peak given. bf16_measured: the 8192^3 bf16 matmul
+# measured through PyTorch on such an H200 here (788 TFLOP/s, /work/.library/device/KINDS.md).
+DEFAULT_PEAKS = "bf16=989.4,tf32=494.7,bf16_measured=788"
+
+
+def parse_peaks(text: str) -> dict[str, float]:
+    """'bf16=989.4,tf32=494.7' -> {'bf16': 989.4, 'tf32': 494.7} (TFLOP/s); a bare number is
+    named 'peak'."""
+    peaks = {}
+    for item in filter(None, (v.strip() for v in text.split(","))):
+        name, _, value = item.rpartition("=")
+        peaks[name or "peak"] = float(value)
+    return peaks
+
+
+def _cost_flops(cost) -> float:
+    cost = cost[0] if isinstance(cost, (list, tuple)) and cost else cost
+    try:
+        return float(cost.get("flops", float("nan"))) if cost else float("nan")
+    except (AttributeError, TypeError, ValueError):
+        return float("nan")
 
 
 def sot_pairs(seed: int, batch: int, canvas, targets: int) -> dict[str, np.ndarray]:
@@ -87,6 +125,7 @@ def run_one(args) -> dict:
     from dmtrack_jax.train.step import create_train_state, make_train_steps
 
     config = benchlib.load_config(args.config)
+    config.model.dtype = args.dtype
     if config.loss.num_ids == 0:  # tiny: identities come from the data; any count will do
         config.loss.num_ids = 64
     canvas = (benchlib.parse_hw(args.canvas) if args.canvas
@@ -107,13 +146,24 @@ def run_one(args) -> dict:
 
     load_start = benchlib.loadavg()
     start = time.perf_counter()
-    compiled = sot_step.lower(state, batches[0]).compile()
+    lowered = sot_step.lower(state, batches[0])
+    compiled = lowered.compile()
     compile_s = time.perf_counter() - start
     print(f"compiled in {compile_s:.1f} s", file=sys.stderr, flush=True)
     memory = compiled.memory_analysis()
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    step_flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
+    step_flops = _cost_flops(compiled.cost_analysis())
+    try:
+        lowered_flops = _cost_flops(lowered.cost_analysis())
+    except Exception:  # noqa: BLE001 - optional figure
+        lowered_flops = float("nan")
+    try:
+        import bench_flops
+
+        counts = bench_flops.matmul_conv_flops(jax.make_jaxpr(sot_step)(state, batches[0]).jaxpr)
+        conv_dot_flops = counts["conv"] + counts["dot"]
+    except Exception as err:  # noqa: BLE001 - optional figure (jaxpr layout of another JAX)
+        print(f"conv/dot FLOP count failed: {type(err).__name__}: {err}", file=sys.stderr)
+        conv_dot_flops = float("nan")
 
     state, metrics = compiled(state, batches[1])  # first run: allocations, thread pool start
     jax.block_until_ready(metrics)
@@ -126,6 +176,21 @@ def run_one(args) -> dict:
         print(f"step {i}: {times[-1]:.2f} s", file=sys.stderr, flush=True)
     loss = float(np.asarray(metrics["loss"]))
     timing = benchlib.summarize(times)
+    profile = None
+    if args.profile_dir:
+        def one_step():
+            nonlocal state, metrics
+            state, metrics = compiled(state, batches[0])
+            return state, metrics
+        profile = benchlib.profiled(args.profile_dir, one_step, args.profile_steps)
+    mfu_flops, mfu_source = lowered_flops, "lowered (model as written)"
+    if not np.isfinite(mfu_flops) or mfu_flops <= 0:
+        mfu_flops, mfu_source = step_flops, "compiled"
+    achieved = mfu_flops / timing["median_s"] / 1e12
+    achieved_conv_dot = conv_dot_flops / timing["median_s"] / 1e12
+    peaks = parse_peaks(args.peak_tflops)
+    mfu = {name: float(f"{achieved / peak:.4g}") for name, peak in peaks.items()}
+    mfu_conv_dot = {name: float(f"{achieved_conv_dot / peak:.4g}") for name, peak in peaks.items()}
     xla_memory = xla_memory_mib(memory)
     return {
         "config": args.config, "canvas_hw": canvas, "targets": targets,
@@ -135,11 +200,18 @@ def run_one(args) -> dict:
         "step_s_median": round(timing["median_s"], 4), "step_s_min": round(timing["min_s"], 4),
         "pairs_per_s_median": round(args.batch / timing["median_s"], 3),
         "pairs_per_s_best": round(args.batch / timing["min_s"], 3),
+        "dtype": args.dtype,
         "xla_cost_flops_per_step": step_flops,
+        "xla_cost_flops_per_step_lowered": lowered_flops,
+        "conv_dot_flops_per_step": conv_dot_flops,
+        "mfu_flops_source": mfu_source,
+        "achieved_tflops_median": float(f"{achieved:.4g}") if np.isfinite(achieved) else None,
+        "peak_tflops": peaks, "mfu_median": mfu, "mfu_conv_dot_median": mfu_conv_dot,
         "xla_memory_per_device": xla_memory,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "final_loss": loss, "loadavg_start_end": [load_start, benchlib.loadavg()],
         "raw": timing, "machine": benchlib.machine(),
+        **({"profile": profile} if profile is not None else {}),
     }
 
 
@@ -183,6 +255,11 @@ def main() -> None:
     parser.add_argument("--model-axis", type=int, default=1)
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--per-device-batch", type=int, default=2)
+    parser.add_argument("--dtype", default="float32", help="config.model.dtype (compute)")
+    parser.add_argument("--peak-tflops", default=DEFAULT_PEAKS, help="peaks for MFU, "
+                        "NAME=TFLOP/s,... (default: one H200's dense bf16 and tf32 datasheet "
+                        "rates and a measured bf16 matmul; see DEFAULT_PEAKS)")
+    benchlib.add_profile_args(parser, "training steps")
     args = parser.parse_args()
     if args.scaling:
         result = scaling(args)
@@ -190,8 +267,12 @@ def main() -> None:
         print(f"wrote {path}")
         return
     result = run_one(args)
-    benchlib.write_result(f"train_{args.config}_{args.devices}dev_b{args.batch}", result)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("raw", "machine")}))
+    name = f"train_{args.config}_{args.devices}dev_b{args.batch}"
+    if args.dtype != "float32":
+        name += f"_{args.dtype}"
+    benchlib.write_result(name, result)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("raw", "machine",
+                                                                    "profile")}))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from typing import Any, Callable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
+# Where write_result / append_history write instead, when set (benchmarks/gpu_suite.sh points it
+# at a scratch folder so that a suite run leaves benchmarks/results/ as committed).
+RESULTS_DIR_ENV = "DMTRACK_BENCH_RESULTS_DIR"
 if str(ROOT) not in sys.path:  # `python benchmarks/x.py` from anywhere: import the repo's code
     sys.path.insert(0, str(ROOT))
 
@@ -82,11 +85,19 @@ def summarize(times_s) -> dict[str, Any]:
             "max_s": max(times_s), "n": len(times_s), "all_s": [round(t, 6) for t in times_s]}
 
 
+def results_dir() -> pathlib.Path:
+    """benchmarks/results, or $DMTRACK_BENCH_RESULTS_DIR when set."""
+    override = os.environ.get(RESULTS_DIR_ENV)
+    return pathlib.Path(override) if override else RESULTS_DIR
+
+
 def write_result(name: str, payload: dict[str, Any]) -> pathlib.Path:
-    """Writes benchmarks/results/NAME.json atomically (temp file in the same dir, replace)."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
-    fd, tmp = tempfile.mkstemp(dir=RESULTS_DIR, prefix=f".{name}.", suffix=".tmp")
+    """Writes benchmarks/results/NAME.json (or $DMTRACK_BENCH_RESULTS_DIR/NAME.json) atomically
+    (temp file in the same dir, replace)."""
+    out_dir = results_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=2, default=_jsonable)
@@ -102,11 +113,12 @@ def write_result(name: str, payload: dict[str, Any]) -> pathlib.Path:
 def append_history(name: str, record: dict[str, Any]) -> pathlib.Path:
     """Adds one line to benchmarks/results/NAME.jsonl (rewritten atomically), for figures that
     depend on the machine's load and are worth keeping from every run, not only the last."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.jsonl"
+    out_dir = results_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
     lines.append(json.dumps(record, default=_jsonable))
-    fd, tmp = tempfile.mkstemp(dir=RESULTS_DIR, prefix=f".{name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -149,6 +161,33 @@ def parse_hw(text: str) -> tuple[int, int]:
     except ValueError as err:
         raise ValueError(f"expected H,W (e.g. 512,736), got {text!r}") from err
     return h, w
+
+
+def add_profile_args(parser, what: str) -> None:
+    parser.add_argument("--profile-dir", default="", help=f"after the timed {what}, trace a few "
+                        "more under jax.profiler into this folder and add a summary (top ops by "
+                        "time, benchmarks/trace_summary.py) to the result as `profile`")
+    parser.add_argument("--profile-steps", type=int, default=3, help=f"{what} traced")
+
+
+def profiled(profile_dir: str, fn: Callable[[], Any], steps: int) -> dict[str, Any]:
+    """Runs `fn` `steps` times inside jax.profiler.trace(profile_dir); the trace's summary, or
+    {"error": ...} if tracing or summarising failed (the caller's timings stand either way)."""
+    import jax
+
+    import trace_summary
+
+    start = time.perf_counter()
+    try:
+        with jax.profiler.trace(profile_dir):
+            for _ in range(steps):
+                jax.block_until_ready(fn())
+        wall_s = time.perf_counter() - start
+        summary = trace_summary.summarize_dir(profile_dir)
+    except Exception as err:  # noqa: BLE001 - a profile is optional
+        return {"error": f"{type(err).__name__}: {err}", "steps": steps}
+    summary.update(steps=steps, traced_wall_s=round(wall_s, 4))
+    return summary
 
 
 class LineWorker:

@@ -19,7 +19,8 @@ from dmtrack_common.boxes import xyxy_to_xywh
 from eval.synthetic_benchmark import (VALIDATION_SEED, TrackedVideo, make_videos, score,
                                       video_names)
 
-__all__ = ["track_videos_modes", "track_videos", "evaluate_tracker"]
+__all__ = ["track_videos_modes", "track_videos", "evaluate_tracker", "detect_videos",
+           "replay_videos"]
 
 
 def track_videos_modes(tracker, videos: Sequence[SyntheticVideo], mode_configs: dict,
@@ -69,6 +70,57 @@ def track_videos_modes(tracker, videos: Sequence[SyntheticVideo], mode_configs: 
                     results[mode].append(TrackedVideo(names[i], boxes[mode][j],
                                                       confidences[mode][j]))
     return results, recorded
+
+
+def detect_videos(tracker, videos: Sequence[SyntheticVideo], batch_size: int = 1,
+                  progress: bool = False) -> list[dict]:
+    """Runs the network once over every frame and keeps what association needs, so that any
+    number of association settings can be replayed on it (`replay_videos`) without the
+    network: per video a dict with `name`, `first_box` (4,) x1, y1, x2, y2, `first_embedding`
+    (D,) and `candidates` (one `association.Candidates` per frame after the first)."""
+    names = video_names(videos)
+    cache: list[dict] = []
+    total = sum(len(v.frames) - 1 for v in videos)
+    with tqdm(total=total, desc="detect", unit="frame", disable=not progress) as bar:
+        for start in range(0, len(videos), batch_size):
+            group = videos[start:start + batch_size]
+            length = len(group[0].frames)
+            if any(len(v.frames) != length for v in group):
+                raise ValueError("videos detected in one batch must have the same length")
+            tracker.initialize([v.frames[0] for v in group], np.stack([v.boxes[0, 0]
+                                                                         for v in group]))
+            association = tracker.new_association()
+            entries = [{"name": names[start + j], "candidates": [],
+                        "first_box": association.associators[j].target_box.copy(),
+                        "first_embedding": association.associators[j].first_embedding.copy()}
+                       for j in range(len(group))]
+            for t in range(1, length):
+                for entry, found in zip(entries, tracker.detect([v.frames[t] for v in group])):
+                    entry["candidates"].append(found)
+                bar.update(len(group))
+            cache.extend(entries)
+    return cache
+
+
+def replay_videos(cache: Sequence[dict], tracker_config, pixel_inclusive: bool = False
+                  ) -> list[TrackedVideo]:
+    """One association setting (`tracker_config`, checked) over `detect_videos`' output ->
+    one `TrackedVideo` per video (x, y, w, h boxes, confidences; frame 0 is the first box)."""
+    from dmtrack_jax.tracking.association import TargetAssociator
+
+    results = []
+    for entry in cache:
+        associator = TargetAssociator(tracker_config)
+        associator.initialize(entry["first_box"], entry["first_embedding"])
+        length = len(entry["candidates"]) + 1
+        boxes, confidences = np.zeros((length, 4)), np.ones(length)
+        boxes[0] = entry["first_box"]
+        for t, found in enumerate(entry["candidates"], start=1):
+            boxes[t], confidences[t] = associator.update(found)
+        results.append(TrackedVideo(entry["name"], xyxy_to_xywh(boxes,
+                                                                pixel_inclusive=pixel_inclusive),
+                                    confidences))
+    return results
 
 
 def track_videos(tracker, videos: Sequence[SyntheticVideo], batch_size: int = 1,

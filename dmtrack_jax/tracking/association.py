@@ -39,6 +39,8 @@ from dmtrack_jax.tracking.config import check_tracker_config
 from dmtrack_jax.tracking.kalman import KalmanFilter, xyxy_to_xyah
 from dmtrack_jax.tracking.matching import (cosine_distance, fuse_motion, iou_distance,
                                            linear_assignment, normalize_rows)
+from dmtrack_jax.tracking.target_cues import (appearance_similarity, fused_confidence,
+                                              redetection_value, relative_scores, target_cost)
 from dmtrack_jax.tracking.tracklets import LOST, TRACKED, TrackletPool
 
 # In 'reid' mode with several targets, a candidate whose IoU with a box another target claimed
@@ -165,6 +167,10 @@ class TargetAssociator:
         if chosen is None:
             return self.target_box.copy(), 0.0
         box, confidence = candidates.boxes[chosen], float(candidates.scores[chosen])
+        if self.mode == "reid" and self._fused:
+            confidence = fused_confidence(self.config, confidence,
+                                          self._similarity(candidates)[chosen],
+                                          self.has_appearance)
         if confidence < self.config.absent_confidence:
             return self.target_box.copy(), confidence
         self.target_box = box.copy()
@@ -184,6 +190,19 @@ class TargetAssociator:
         return np.zeros((0,), np.int64) if self.pool is None else self.pool.ids.copy()
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def _fused(self) -> bool:
+        return self.config.get("target_association", "fairmot") == "fused"
+
+    def _similarity(self, candidates: Candidates) -> np.ndarray:
+        """(N,) best cosine similarity of each candidate to the target's first-frame and
+        smoothed embeddings (1 without a re-id head: appearance then says nothing)."""
+        if not self.has_appearance:
+            return np.ones(len(candidates))
+        row = self.pool.row_of(self.target_id)
+        references = np.stack([self.first_embedding, self.pool.embeddings[row]])
+        return appearance_similarity(references, candidates.embeddings)
+
     def _usable(self, candidates: Candidates) -> Candidates:
         """Drops scores below `detection_min_score` and, with `drop_degenerate_candidates`,
         boxes of zero width or height (every mode sees the same candidates). The released
@@ -246,6 +265,14 @@ class TargetAssociator:
             threshold = c.iou_match_threshold
         cost = fuse_motion(cost, gating, c.motion_gate_threshold,
                            c.appearance_weight if self.has_appearance else 1.0)
+        fused = self._fused
+        if fused and np.any(rows == target_row) and n:
+            t = int(np.flatnonzero(rows == target_row)[0])
+            own = target_cost(c, self._similarity(candidates), gating[t],
+                              pool.predicted_boxes([target_row])[0], candidates.boxes,
+                              relative_scores(candidates.scores), self.has_appearance)
+            # Shifted onto the stage's threshold: matched iff own <= target_match_threshold.
+            cost[t] = own - float(c.target_match_threshold) + threshold
         cost[np.ix_(rows == target_row, barred)] = np.inf
         matches, left_rows, left_dets = linear_assignment(cost, threshold)
         claimed_by[matches[:, 1]] = rows[matches[:, 0]]
@@ -253,6 +280,8 @@ class TargetAssociator:
         # Stage 2: tracked tracklets still unmatched, by IoU with their predicted boxes.
         rows2 = rows[left_rows]
         rows2 = rows2[pool.state[rows2] == TRACKED]
+        if fused:  # the target's overlap with its prediction is already in its own cost
+            rows2 = rows2[rows2 != target_row]
         cost = iou_distance(pool.predicted_boxes(rows2), candidates.boxes[left_dets])
         cost[np.ix_(rows2 == target_row, barred[left_dets])] = np.inf
         matches, _, left = linear_assignment(cost, c.iou_match_threshold)
@@ -320,12 +349,16 @@ class TargetAssociator:
         index = np.flatnonzero(eligible)
         if index.size == 0:
             return None
+        if self._fused:
+            value = redetection_value(c, self._similarity(candidates)[index],
+                                      relative_scores(candidates.scores)[index],
+                                      candidates.boxes[index],
+                                      self.target_box, self.frame - self.target_lost_since + 1,
+                                      self.has_appearance)
+            best = int(np.argmax(value))
+            return int(index[best]) if value[best] >= c.redetect_threshold else None
         if self.has_appearance:
-            target_row = pool.row_of(self.target_id)
-            references = np.stack([self.first_embedding, pool.embeddings[target_row]])
-            similarity = 1.0 - cosine_distance(references, candidates.embeddings[index],
-                                               normalized=True)
-            similarity = similarity.max(axis=0)
+            similarity = self._similarity(candidates)[index]
             best = int(np.argmax(similarity))
             return int(index[best]) if similarity[best] >= c.redetect_similarity_threshold else None
         scores = candidates.scores[index]

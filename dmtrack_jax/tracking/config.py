@@ -19,6 +19,7 @@ CANVAS_RULES = ("pad", "fixed")
 BOX_CONVENTIONS = ("continuous", "pixel_inclusive")
 CANDIDATE_CLASSES = ("target", "all")
 CANDIDATE_THRESHOLDS = ("score", "class_probability")
+TARGET_ASSOCIATIONS = ("fairmot", "fused")
 
 
 def default_tracker_config() -> ml_collections.ConfigDict:
@@ -91,6 +92,22 @@ def default_tracker_config() -> ml_collections.ConfigDict:
     # A tracklet born while the target was lost may be the target itself (seen first when its
     # appearance was still ambiguous): let re-detection take its candidate and absorb it.
     c.redetect_from_new_tracklets = True
+
+    # --- the target's own cues ('reid' mode; tracking/target_cues.py, issue 20 part 2) ---
+    # 'fairmot': the target tracklet is costed like every tracklet (stage-1 appearance fused
+    # with gated motion, then IoU) and re-detected by appearance alone (the fields above).
+    # 'fused': its stage-1 cost adds every cue, weighted below; it is re-detected by
+    # appearance, score and a fading position prior; its confidence weighs in appearance.
+    c.target_association = "fused"
+    c.target_appearance_weight = 2.0  # x (1 - cosine similarity to first/smoothed embedding)
+    c.target_motion_weight = 0.5  # x squared Mahalanobis distance / motion_gate_threshold
+    c.target_iou_weight = 0.5  # x (1 - IoU with the Kalman-predicted box)
+    c.target_score_weight = 1.0  # x (1 - detector score)
+    c.target_match_threshold = 1.0  # the target tracklet takes a candidate costing <= this
+    c.redetect_score_weight = 0.3  # value = (1 - w) similarity + w score + position prior
+    c.redetect_position_weight = 0.0  # x exp(-centre distance / (last size x (1 + lost)))
+    c.redetect_threshold = 0.8  # a lost target is re-detected when the best value >= this
+    c.confidence_appearance_power = 0.0  # confidence = score x max(similarity, 0) ** power
     return c
 
 
@@ -105,7 +122,8 @@ def check_tracker_config(config) -> None:
     for name, choices in (("resize_rule", RESIZE_RULES), ("canvas", CANVAS_RULES),
                           ("box_convention", BOX_CONVENTIONS),
                           ("candidate_classes", CANDIDATE_CLASSES),
-                          ("candidate_threshold_on", CANDIDATE_THRESHOLDS)):
+                          ("candidate_threshold_on", CANDIDATE_THRESHOLDS),
+                          ("target_association", TARGET_ASSOCIATIONS)):
         _check_choice(config, name, choices)
     if config.get("canvas") == "fixed" and config.get("resize_rule") == "long_short":
         raise ValueError("config.tracker.canvas='fixed' needs config.tracker.resize_rule='fit' "
@@ -123,6 +141,14 @@ def check_tracker_config(config) -> None:
                          "must lie in [0, 1]")
     if not 0.0 <= float(config.appearance_weight) <= 1.0:
         raise ValueError(f"config.tracker.appearance_weight={config.appearance_weight}; "
+                         "must lie in [0, 1]")
+    for name in ("target_appearance_weight", "target_motion_weight", "target_iou_weight",
+                 "target_score_weight", "redetect_position_weight",
+                 "confidence_appearance_power"):
+        if name in config and float(config[name]) < 0:
+            raise ValueError(f"config.tracker.{name}={config[name]}; must be >= 0")
+    if "redetect_score_weight" in config and not 0.0 <= float(config.redetect_score_weight) <= 1:
+        raise ValueError(f"config.tracker.redetect_score_weight={config.redetect_score_weight}; "
                          "must lie in [0, 1]")
     if int(config.lost_buffer) < 0:
         raise ValueError(f"config.tracker.lost_buffer={config.lost_buffer}; must be >= 0")

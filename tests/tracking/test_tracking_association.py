@@ -146,7 +146,8 @@ def test_occluded_for_20_frames_then_redetected_with_same_identity(jump):
     np.testing.assert_allclose(associator.distractor_boxes(), [box(500, 150)])
     # Which mechanism found it: a small jump stays inside the lost tracklet's motion gate
     # (stage 1); a 200-pixel jump does not, and only appearance re-detection brings it back.
-    _, conf_no_redetect, _ = run(config_with(redetect_similarity_threshold=1.01), a(0), emb_a,
+    _, conf_no_redetect, _ = run(config_with(redetect_similarity_threshold=1.01,
+                                             redetect_threshold=10.0), a(0), emb_a,
                                  frames)
     if jump == 0.0:
         assert np.all(conf_no_redetect[35:] >= absent)
