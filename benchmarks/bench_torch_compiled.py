@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -253,30 +252,10 @@ def dcn_share(torch_ref, fn) -> float:
     return sum(spent) / total
 
 
-class Worker:
+class Worker(benchlib.LineWorker):
     def __init__(self, args, outputs_path: str):
-        command = [sys.executable, __file__, "--torch-worker", outputs_path,
-                   "--input-size", args.input_size, "--threads", str(args.threads)]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True)
-        self.info = json.loads(self._read("ready"))
-
-    def _read(self, what: str) -> str:
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the torch worker exited (waiting for {what!r}); see stderr")
-        return line.strip()
-
-    def ask(self, command: str) -> str:
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._read(command)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.flush()
-            self.process.wait(timeout=60)
+        super().__init__([sys.executable, __file__, "--torch-worker", outputs_path,
+                          "--input-size", args.input_size, "--threads", str(args.threads)])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -99,6 +99,23 @@ def sot_pairs(seed: int, batch: int, canvas, targets: int) -> dict[str, np.ndarr
     return {k: np.stack(v) for k, v in out.items()}
 
 
+def xla_memory_mib(memory) -> dict | None:
+    """A compiled step's `memory_analysis()` in MiB: arguments, outputs, temporaries, donated
+    aliases and their peak estimate (arguments + outputs + temporaries - aliases)."""
+    if memory is None:
+        return None
+    mib = 1.0 / (1 << 20)
+    return {
+        "argument_mib": round(memory.argument_size_in_bytes * mib, 1),
+        "output_mib": round(memory.output_size_in_bytes * mib, 1),
+        "temp_mib": round(memory.temp_size_in_bytes * mib, 1),
+        "alias_mib": round(memory.alias_size_in_bytes * mib, 1),
+        "peak_estimate_mib": round((memory.argument_size_in_bytes + memory.output_size_in_bytes
+                                    + memory.temp_size_in_bytes
+                                    - memory.alias_size_in_bytes) * mib, 1),
+    }
+
+
 def run_one(args) -> dict:
     import jax
 
@@ -174,19 +191,7 @@ def run_one(args) -> dict:
     peaks = parse_peaks(args.peak_tflops)
     mfu = {name: float(f"{achieved / peak:.4g}") for name, peak in peaks.items()}
     mfu_conv_dot = {name: float(f"{achieved_conv_dot / peak:.4g}") for name, peak in peaks.items()}
-    mib = 1.0 / (1 << 20)
-    xla_memory = None
-    if memory is not None:
-        xla_memory = {
-            "argument_mib": round(memory.argument_size_in_bytes * mib, 1),
-            "output_mib": round(memory.output_size_in_bytes * mib, 1),
-            "temp_mib": round(memory.temp_size_in_bytes * mib, 1),
-            "alias_mib": round(memory.alias_size_in_bytes * mib, 1),
-            "peak_estimate_mib": round((memory.argument_size_in_bytes
-                                        + memory.output_size_in_bytes
-                                        + memory.temp_size_in_bytes
-                                        - memory.alias_size_in_bytes) * mib, 1),
-        }
+    xla_memory = xla_memory_mib(memory)
     return {
         "config": args.config, "canvas_hw": canvas, "targets": targets,
         "global_batch_pairs": args.batch, "devices": len(devices),

@@ -14,6 +14,7 @@ import os
 import pathlib
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -187,3 +188,36 @@ def profiled(profile_dir: str, fn: Callable[[], Any], steps: int) -> dict[str, A
         return {"error": f"{type(err).__name__}: {err}", "steps": steps}
     summary.update(steps=steps, traced_wall_s=round(wall_s, 4))
     return summary
+
+
+class LineWorker:
+    """A worker subprocess served one line at a time: the command's first stdout line is a JSON
+    object (`info`), then each request line written to its stdin gets one reply line ('quit'
+    ends it). Keeps one framework per process (torch and XLA thread pools fight in one)."""
+
+    def __init__(self, command: list[str]):
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        self.info = json.loads(self._read("ready"))
+
+    def _read(self, what: str) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            try:
+                code = self.process.wait(timeout=10)  # negative: killed by that signal
+            except subprocess.TimeoutExpired:
+                code = "none yet"
+            raise RuntimeError(f"the worker exited (waiting for {what!r}, exit code {code}; "
+                               f"-11: a segfault, -9: killed, e.g. out of memory); see stderr")
+        return line.strip()
+
+    def ask(self, command: str) -> str:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._read(command)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.flush()
+            self.process.wait(timeout=60)

@@ -42,10 +42,11 @@ MEAN = np.array([123.675, 116.28, 103.53], np.float32)  # fact 4, RGB
 STD = np.array([58.395, 57.12, 57.375], np.float32)
 
 
-def released_input(frame_rgb):
-    """Facts 2-5: -> (padded NCHW float32 tensor, scalar s, (out_h, out_w))."""
+def released_input(frame_rgb, input_size=(512, 736)):
+    """Facts 2-5: -> (padded NCHW float32 tensor, scalar s, (out_h, out_w)). input_size:
+    the (short, long) sides (the released 512, 736; other values for small benchmarks)."""
     h, w = frame_rgb.shape[:2]
-    s = min(736 / max(h, w), 512 / min(h, w))
+    s = min(max(input_size) / max(h, w), min(input_size) / min(h, w))
     out_w, out_h = int(w * s + 0.5), int(h * s + 0.5)
     image = cv2.resize(frame_rgb, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
     image = (image.astype(np.float32) - MEAN) / STD
@@ -88,6 +89,13 @@ def nms_numpy(boxes, scores, threshold):
 def released_box(head, s, out_hw, strides=(8, 16, 32)):
     """Facts 8-11 on the reference's head outputs of one frame -> x1, y1, x2, y2 (original
     pixels) of the best class-1 candidate."""
+    target = [d for d in released_detections(head, s, out_hw, strides) if d[1] == 1]
+    return target[int(np.argmax([d[0] for d in target]))][2]
+
+
+def released_detections(head, s, out_hw, strides=(8, 16, 32)):
+    """Facts 8-10: the released post-processing of one frame's head outputs -> at most 100
+    (score, label, box x1, y1, x2, y2 in original pixels), best first, both classes."""
     out_h, out_w = out_hw
     boxes, cls_scores, ctr_scores = [], [], []
     for level, stride in enumerate(strides):
@@ -117,9 +125,7 @@ def released_box(head, s, out_hw, strides=(8, 16, 32)):
         kept = nms_numpy(boxes[candidate], scores, 0.5)
         detections += [(scores[k], label, boxes[candidate][k]) for k in kept]
     detections.sort(key=lambda d: -d[0])
-    detections = detections[:100]
-    target = [d for d in detections if d[1] == 1]
-    return target[int(np.argmax([d[0] for d in target]))][2]
+    return detections[:100]
 
 
 def run_released(reference, frames, box_xywh):
