@@ -208,12 +208,14 @@ class TargetAssociator:
         return appearance_similarity(references, candidates.embeddings)
 
     def _usable(self, candidates: Candidates) -> Candidates:
-        """Drops scores below `detection_min_score` and, with `drop_degenerate_candidates`,
-        boxes of zero width or height (every mode sees the same candidates). The released
-        tracker (GS config: 0.0 and False) keeps them all, zero-size boxes included."""
+        """Drops scores below `detection_min_score` and, with `drop_degenerate_candidates`
+        (always in 'reid' mode, whose Kalman state needs an aspect ratio), boxes of zero width
+        or height. The released tracker (GS config: 0.0 and False, 'top1') keeps them all,
+        zero-size boxes included."""
         b = candidates.boxes
         keep = candidates.scores >= self.config.detection_min_score
-        if self.config.get("drop_degenerate_candidates", True):
+        # 'reid' never keeps them: a zero height has no aspect ratio for the Kalman state.
+        if self.config.get("drop_degenerate_candidates", True) or self.mode == "reid":
             keep &= (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
         usable = candidates.subset(keep)
         # Unit length from here on, so the cost matrices need not re-normalise every call.

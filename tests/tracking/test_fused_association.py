@@ -170,3 +170,25 @@ def test_bad_fused_fields_are_refused():
         config = config_with(**{field: value})
         with pytest.raises(ValueError, match=f"config.tracker.{field}="):
             check_tracker_config(config)
+
+
+@pytest.mark.parametrize("association", ["fused", "fairmot"])
+def test_reid_ignores_zero_size_candidates_even_when_the_config_keeps_them(association):
+    """The released (GS) config keeps zero-size candidates for 'top1'; in 'reid' a zero height
+    would give the Kalman state a NaN aspect ratio (scipy's assignment then raised)."""
+    config = config_with(selection_mode="reid", drop_degenerate_candidates=False,
+                         detection_min_score=0.0, target_association=association)
+    from dmtrack_jax.tracking.association import Candidates, TargetAssociator
+
+    associator = TargetAssociator(config)
+    associator.initialize([10.0, 10.0, 50.0, 60.0], np.zeros(1))
+    for boxes in ([[5.0, 5.0, 9.0, 5.0]], [[5.0, 5.0, 9.0, 5.0], [11.0, 10.0, 51.0, 60.0]]):
+        out, conf = associator.update(Candidates(np.array(boxes), np.full(len(boxes), 0.5),
+                                                 np.zeros((len(boxes), 1))))
+    np.testing.assert_array_equal(out, [11.0, 10.0, 51.0, 60.0])
+    assert conf == 0.5
+    top1 = TargetAssociator(config_with(selection_mode="top1", drop_degenerate_candidates=False,
+                                        detection_min_score=0.0))
+    top1.initialize([10.0, 10.0, 50.0, 60.0], np.zeros(1))
+    out, _ = top1.update(Candidates(np.array([[5.0, 5.0, 9.0, 5.0]]), [0.5], np.zeros((1, 1))))
+    np.testing.assert_array_equal(out, [5.0, 5.0, 9.0, 5.0])  # released behaviour kept
