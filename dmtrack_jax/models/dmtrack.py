@@ -176,8 +176,13 @@ def dtype_from_name(name: str):
         raise ValueError(f"unknown dtype {name!r}; expected float32, bfloat16 or float16")
 
 
-def build_model(model_config) -> DMTrack:
-    """Builds DMTrack from a `config.model` ConfigDict (see configs/dmtrack_dla34.py)."""
+def build_model(model_config, for_training: bool = False) -> DMTrack:
+    """Builds DMTrack from a `config.model` ConfigDict (see configs/dmtrack_dla34.py).
+
+    `for_training`: `conv_algorithm` 'auto' becomes 'direct' (XLA's convolution). Winograd is
+    an inference optimisation, and the full-width training step with it crashed XLA:CPU
+    (a segfault on the first step, 2026-11-29, jaxlib 0.10.2); same parameters either way.
+    Raises ValueError naming the field for an invalid model config."""
     c = model_config
     layers = tuple(int(v) for v in c.integration_layers)
     if not layers or any(not 1 <= v <= 6 for v in layers) or len(set(layers)) != len(layers):
@@ -193,6 +198,8 @@ def build_model(model_config) -> DMTrack:
     if conv_algorithm not in CONV_ALGORITHMS:
         raise ValueError(f"model.conv_algorithm must be one of {CONV_ALGORITHMS}, "
                          f"got {conv_algorithm!r}")
+    if for_training and conv_algorithm == "auto":
+        conv_algorithm = "direct"
     return DMTrack(
         dla_levels=tuple(c.dla_levels),
         dla_channels=tuple(c.dla_channels),

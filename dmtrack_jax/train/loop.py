@@ -197,7 +197,7 @@ def train_and_evaluate(
     shd.check_batch_divides(config.train.batch_size, mesh)
     if reid_iterator is not None and "reid_batch_size" in config.train:
         shd.check_batch_divides(config.train.reid_batch_size, mesh)
-    model = build_model(config.model)
+    model = build_model(config.model, for_training=True)  # 'auto' convs: XLA's (see there)
     tx = make_optimizer(config.optim)
     rng = jax.random.PRNGKey(config.seed)
     state, shardings = create_train_state(model, tx, config, mesh, rng)

@@ -104,3 +104,16 @@ def test_auto_picks_winograd_only_for_wide_convs_on_cpu(monkeypatch):
     assert resolve_conv_algorithm("auto", 256, jnp.bfloat16) == "direct"
     monkeypatch.setattr(winograd.jax, "default_backend", lambda: "gpu")
     assert resolve_conv_algorithm("auto", 256) == "direct"
+
+
+def test_training_builds_auto_convs_as_xla_convs():
+    """'auto' picks Winograd on CPU for inference only: the full-width training step with it
+    crashed XLA:CPU (segfault, jaxlib 0.10.2), so the training loop builds with for_training."""
+    from configs import dmtrack_dla34
+    from dmtrack_jax.models import build_model
+
+    config = dmtrack_dla34.get_config().model
+    assert build_model(config).conv_algorithm == "auto"
+    assert build_model(config, for_training=True).conv_algorithm == "direct"
+    config.conv_algorithm = "winograd"  # an explicit choice is the user's
+    assert build_model(config, for_training=True).conv_algorithm == "winograd"
