@@ -26,8 +26,8 @@ and association (our `TargetAssociator`).
 Association: --selection-mode top1 (the released tracker's, default) or reid. The GS config
 has no re-id head, so 'reid' runs tracklets with gated motion + IoU and re-detection by score
 (zero embeddings), with zero-size candidates dropped (drop_degenerate_candidates, as the
-default tracker config: with the GS config's False, 'reid' raises on a zero-height box);
-the result names the mode and records the tracker overrides.
+default tracker config; 'reid' drops them anyway since the fix this benchmark prompted); the
+result names the mode and records the tracker overrides.
 
 Weights: random (fixed seed, tests/convert/torch_reference.randomize_) with the head's cls and
 centerness logits tamed as the parity test does (else thousands of scores tie at 1.0),
