@@ -10,7 +10,7 @@
                  1 / the number of covered objects, mean given as reid_chance)
 
     python benchmarks/detector_recall.py --checkpoint checkpoints/tiny --seed 10000 \
-        --sequences 8 --frames 60
+        --sequences 12 --frames 600 [--preset lasot-like]
 
 Use the training seed (`--seed 0`) to tell under-fitting (bad on both) from over-fitting.
 """
@@ -79,6 +79,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--sequences", type=int, default=8)
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--preset", choices=("default", "lasot-like"), default="lasot-like",
+                        help="synthetic generator preset (default lasot-like)")
     args = parser.parse_args(argv)
 
     from dmtrack_jax.tracking.tracker import BatchedTracker
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
     tracker = BatchedTracker.from_checkpoint(args.checkpoint)
     config = tracker.config
     size = tuple(config.data.sources.synthetic.size)
-    videos = make_videos(args.sequences, args.frames, size, seed=args.seed)
+    videos = make_videos(args.sequences, args.frames, size, seed=args.seed, preset=args.preset)
     result = measure(tracker, videos)
     result.update(checkpoint=args.checkpoint, seed=args.seed, sequences=args.sequences)
     json.dump(result, sys.stdout, indent=1)
