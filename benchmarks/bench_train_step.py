@@ -137,7 +137,7 @@ def run_one(args) -> dict:
                          f"XLA_FLAGS=--xla_force_host_platform_device_count=N)")
     mesh = shd.make_mesh(args.model_axis, devices)
     shd.check_batch_divides(args.batch, mesh)
-    model = build_model(config.model)
+    model = build_model(config.model, for_training=True)
     tx = make_optimizer(config.optim)
     state, shardings = create_train_state(model, tx, config, mesh, jax.random.PRNGKey(0))
     sot_step, _ = make_train_steps(model, tx, config, mesh, shardings)

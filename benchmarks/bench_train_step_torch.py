@@ -3,12 +3,12 @@
 Full size (run on a quiet machine):
     python benchmarks/bench_train_step_torch.py --config tiny --batch 2 --steps 5
     python benchmarks/bench_train_step_torch.py --config dmtrack_gs_official --batch 2 \\
-        --canvas 512,736 --steps 1 --rounds 3 --conv-algorithm direct
+        --canvas 512,736 --steps 1 --rounds 3
 Rehearsal (minutes): --config tiny --batch 2 --canvas 64,96 --targets 1 --steps 2
 Quiet machine only (torch's OpenMP threads slow many-fold under load: bench_tracker_torch.py).
---conv-algorithm direct for the full-width network: with 'auto' (Winograd for its >= 256-channel
-3x3 convs on CPU) the JAX training step compiled but segfaulted inside XLA on its first run
-(2026-11-29, jax 0.10.2, canvases 64x96 and 128x160; bench_train_step.py's own step too).
+The model is built as the training loop builds it (`build_model(..., for_training=True)`:
+'auto' convs are XLA's; with Winograd the full-width JAX training step compiled but segfaulted
+inside XLA on its first run, 2026-11-29, jax 0.10.2); --conv-algorithm winograd forces it.
 
 One step on both sides: forward of the template images (backbone, FPN, RoIAlign, controllers
 -> dynamic kernels) and of the search images (backbone, FPN, dynamic head), the cross-query
@@ -266,7 +266,7 @@ def jax_worker(args) -> None:
     config, _, _, batches = setup(args)
     config.model.conv_algorithm = args.conv_algorithm
     variables, _ = convert_state_dict(dict(np.load(args.state)), config)
-    model = build_model(config.model)
+    model = build_model(config.model, for_training=True)
     tx = make_optimizer(config.optim)
     mesh = shd.make_mesh(1, jax.devices()[:1])
     state, shardings = create_train_state(model, tx, config, mesh, jax.random.PRNGKey(0))
