@@ -78,13 +78,18 @@ def main() -> None:
     parser.add_argument("--association", default=str(ROOT / "configs" / "tiny.py"),
                         help="config file whose `tracker` fields (association thresholds and "
                              "weights) every model is tracked with ('' = each checkpoint's own)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="tracker fields changed in that association config for every "
+                             "model, e.g. detection_min_score=0.05")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "ablation_results.json"))
     args = parser.parse_args()
 
     first_config = resolve_tracker_config(read_inference_config(args.checkpoints[0]))
     association = None
     if args.association:
-        association = resolve_tracker_config(load_config_file(args.association)).tracker
+        association = resolve_tracker_config(
+            load_config_file(args.association),
+            [f"--config.tracker.{item}" for item in args.set]).tracker
     videos = sb.make_videos(args.sequences, args.frames,
                             tuple(first_config.data.sources.synthetic.size), SEED,
                             preset=args.preset)
@@ -117,6 +122,7 @@ def main() -> None:
           f"{baseline['norm_precision']:9.3f} {baseline['max_gm']:6.3f}  (first box held)")
     payload = {"sequences": args.sequences, "frames": args.frames, "seed": SEED,
                "preset": args.preset, "association": args.association or "each checkpoint's",
+               "association_set": args.set,
                "date": time.strftime("%Y-%m-%d"), "results": results,
                "first_box_held": baseline}
     write_json_atomic(args.out, payload)
