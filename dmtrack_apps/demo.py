@@ -164,8 +164,9 @@ def register(subparsers) -> None:
                         help="frames per sequence (default 600)")
     parser.add_argument("--seed", type=int, default=DEMO_SEED)
     parser.add_argument("--preset", choices=PRESETS, default="lasot-like",
-                        help="synthetic generator preset (default lasot-like; 'default' is the "
-                             "short busy videos the shipped model was trained on)")
+                        help="synthetic generator preset (default lasot-like, which the shipped "
+                             "model was trained on; 'default' is the short busy videos of the "
+                             "earlier demo)")
     parser.add_argument("--batch-size", type=int, default=8,
                         help="sequences tracked in lockstep (one network call per frame)")
     parser.set_defaults(func=run, accepts_overrides=True)

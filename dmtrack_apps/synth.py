@@ -4,9 +4,9 @@
     dmtrack synth --out DIR --format lasot --sequences 8 --frames 1000 --preset lasot-like
 
 `--preset default` (the default): short busy videos, one occlusion, one out-of-view period and
-one crossing each (the shipped model's training data). `--preset lasot-like`: long videos with
+one crossing each (the earlier model's training data). `--preset lasot-like`: long videos with
 the motion, absence and scale statistics of LaSOT's test set (`data_pipelines.synthetic_lasot`;
-use 600+ frames).
+use 600+ frames; the shipped model's training data).
 """
 
 from __future__ import annotations

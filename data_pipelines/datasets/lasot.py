@@ -78,7 +78,13 @@ def read_lasot(root, split: str | None = None, *, with_frames: bool = True,
         listed = [name for name in listed if name in present]
         logger.info("LaSOT train: %d of the %d training sequences are under %s", len(listed),
                     len(split_names(root, split)), root)
-    selected = select_names(listed, names, "LaSOT")
+    hint = ""
+    if split != "all" and names is not None:
+        outside = set(_all_names(root)) - set(listed)
+        if any(n in outside for n in names):
+            hint = (f" in split {split!r}; they are folders under {root}: use split 'all' "
+                    f"(dmtrack eval --split all) for sequences outside LaSOT's official splits")
+    selected = select_names(listed, names, "LaSOT", hint)
     if split != "train":  # a benchmark split must be complete (evaluation)
         _require_all_folders(root, selected, split)
     sequences = []

@@ -206,16 +206,17 @@ def require_dir(path: pathlib.Path, what: str) -> pathlib.Path:
     return path
 
 
-def select_names(available: list[str], names: Iterable[str] | None, what: str) -> list[str]:
+def select_names(available: list[str], names: Iterable[str] | None, what: str,
+                 hint: str = "") -> list[str]:
     """The requested subset, in the requested order, before any per-sequence work; ValueError
-    for a name the dataset (split) does not have."""
+    for a name the dataset (split) does not have, ending with `hint` when given."""
     if names is None:
         return list(available)
     names = list(names)
     known = set(available)
     missing = [n for n in names if n not in known]
     if missing:
-        raise ValueError(f"unknown {what} sequence name(s) {missing[:5]}")
+        raise ValueError(f"unknown {what} sequence name(s) {missing[:5]}{hint}")
     return names
 
 

@@ -356,3 +356,11 @@ def test_negative_sizes_are_unusable_for_training_and_score_as_invalid_for_evalu
                                       sequence.present)
     np.testing.assert_array_equal(errors.overlap, [1, -1, 1])  # invalid gt: a failure ...
     np.testing.assert_array_equal(errors.centre_error, [0, -1, 0])  # ... and a precision hit
+
+
+def test_a_name_outside_the_official_split_names_split_all(written):
+    root = written / "lasot"
+    name = datasets.read_dataset("lasot", root, with_frames=False)[0].name
+    with pytest.raises(ValueError, match=r"unknown LaSOT sequence name\(s\) \['"
+                       + name + r"'\] in split 'test'; .* use split 'all'"):
+        datasets.read_dataset("lasot", root, split="test", with_frames=False, names=[name])
