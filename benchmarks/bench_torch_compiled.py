@@ -77,6 +77,16 @@ def torchvision_ops():
         return None, f"{type(err).__name__}: {err}"
 
 
+def compiled_ops():
+    """The strongest ops that run here: (dcn_op, roi_op or None, dcn_name, torchvision_error).
+    torchvision's deform_conv2d / roi_align when they load, else torch's compiled grid_sample
+    DCN (RoIAlign then stays the reference's gathers)."""
+    tv_ops, tv_error = torchvision_ops()
+    if tv_ops is not None:
+        return tv_deform_conv, tv_roi_align, "torchvision.ops.deform_conv2d", tv_error
+    return grid_sample_deform_conv, None, "torch F.grid_sample + matmul", tv_error
+
+
 def tv_deform_conv(x, offset, mask, weight, bias, padding: int = 1):
     import torchvision.ops as tv_ops
 
@@ -135,11 +145,7 @@ def torch_worker(args) -> None:
     torch.set_num_threads(args.threads)
     hw = benchlib.parse_hw(args.input_size)
     torch_ref, reference, image, box = build_reference(hw)
-    tv_ops, tv_error = torchvision_ops()
-    if tv_ops is not None:
-        dcn_op, roi_op, dcn_name = tv_deform_conv, tv_roi_align, "torchvision.ops.deform_conv2d"
-    else:
-        dcn_op, roi_op, dcn_name = grid_sample_deform_conv, None, "torch F.grid_sample + matmul"
+    dcn_op, roi_op, dcn_name, tv_error = compiled_ops()
 
     with torch.no_grad():
         kernels = reference.encode_template(image, [[box]])  # gather RoIAlign: the reference

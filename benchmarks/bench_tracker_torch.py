@@ -86,13 +86,7 @@ def xywh_to_inclusive_xyxy(box) -> list[float]:
 
 def torch_worker(args) -> None:
     import torch
-    from bench_torch_compiled import (
-        grid_sample_deform_conv,
-        swap_ops,
-        torchvision_ops,
-        tv_deform_conv,
-        tv_roi_align,
-    )
+    from bench_torch_compiled import compiled_ops, swap_ops
     from bench_torch_vs_jax import build_reference, load_by_path
 
     from dmtrack_jax.tracking.association import Candidates, TargetAssociator
@@ -109,11 +103,7 @@ def torch_worker(args) -> None:
             layer.weight.mul_(released.LOGIT_GAIN)
     np.savez(args.torch_worker, **torch_ref.numpy_state_dict(model))
 
-    tv_ops, tv_error = torchvision_ops()
-    if tv_ops is not None:
-        dcn_op, roi_op, dcn_name = tv_deform_conv, tv_roi_align, "torchvision.ops.deform_conv2d"
-    else:
-        dcn_op, roi_op, dcn_name = grid_sample_deform_conv, None, "torch F.grid_sample + matmul"
+    dcn_op, roi_op, dcn_name, tv_error = compiled_ops()
     swap_ops(torch_ref, model, dcn_op, roi_op)
     model = model.to(memory_format=torch.channels_last)
     info = {"dcn_op": dcn_name, "torchvision_error": tv_error, "layout": "channels_last",

@@ -199,13 +199,7 @@ def torch_sgd(torch, model, optim_config):
 def torch_worker(args) -> None:
     import torch
     import torch.nn.functional as F
-    from bench_torch_compiled import (
-        grid_sample_deform_conv,
-        swap_ops,
-        torchvision_ops,
-        tv_deform_conv,
-        tv_roi_align,
-    )
+    from bench_torch_compiled import compiled_ops, swap_ops
     from bench_torch_vs_jax import load_by_path
 
     torch.set_num_threads(args.threads)
@@ -214,11 +208,8 @@ def torch_worker(args) -> None:
     model = load_by_path("parity_case").reference_for(torch_ref, config.model, seed=0,
                                                       image_hw=(128, 192))
     np.savez(args.state, **torch_ref.numpy_state_dict(model))
-    tv_ops, tv_error = torchvision_ops()
-    if tv_ops is not None:
-        swap_ops(torch_ref, model, tv_deform_conv, tv_roi_align)
-    else:
-        swap_ops(torch_ref, model, grid_sample_deform_conv, None)
+    dcn_op, roi_op, _, tv_error = compiled_ops()
+    swap_ops(torch_ref, model, dcn_op, roi_op)
     model.train()
     optimizer = torch_sgd(torch, model, config.optim)
     strides = tuple(config.model.strides)
@@ -243,8 +234,8 @@ def torch_worker(args) -> None:
     with torch.no_grad():  # before any update, as the JAX side's
         first = {k: float(v) for k, v in losses(data[0]).items()}
     serve({"losses": first, "torch_threads": args.threads, "torchvision_error": tv_error,
-           "dcn_op": "torchvision.ops.deform_conv2d" if tv_ops else "F.grid_sample + matmul",
-           "roi_align_op": "torchvision.ops.roi_align" if tv_ops else "reference (gathers)",
+           "dcn_op": "torchvision.ops.deform_conv2d" if roi_op else "F.grid_sample + matmul",
+           "roi_align_op": "torchvision.ops.roi_align" if roi_op else "reference (gathers)",
            "canvas_hw": canvas, "targets": targets}, step)
 
 
