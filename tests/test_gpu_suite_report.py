@@ -70,3 +70,22 @@ def test_report_gathers_items_and_judges_goals(tmp_path):
     assert goals["train_b32_bf16"]["met"] is None
     assert summary["items"]["train_b32_bf16"]["status"] == "skipped"
     assert "track_f32" in gpu_suite_report.table(summary)
+
+
+def test_mfu_counts_the_model_not_what_the_backend_kept():
+    """The H200 run of 2026-11-30 (paper config, 8 pairs): no lowered count on the GPU, and
+    the compiled count (0.198 TFLOP) leaves out the cuDNN convolutions (17.8 TFLOP of conv +
+    dot). MFU must be judged by the conv + dot count there, by the lowered count where there is
+    one, and by the compiled count only when nothing else is known."""
+    import bench_train_step
+
+    nan = float("nan")
+    assert bench_train_step.mfu_flop_count(nan, 17.795e12, 0.1977e12) == (
+        17.795e12, "conv+dot of the traced step")
+    assert bench_train_step.mfu_flop_count(7.74e9, 8.52e9, 8.11e9) == (
+        7.74e9, "lowered (model as written)")
+    assert bench_train_step.mfu_flop_count(nan, nan, 8.11e9) == (8.11e9, "compiled")
+    assert bench_train_step.mfu_flop_count(0.0, nan, -1.0)[1] == "none"
+    # 17.795 TFLOP in the measured 0.1193 s median step: 30.1% of the 494.7 TFLOP/s TF32 peak
+    flops, _ = bench_train_step.mfu_flop_count(nan, 17.795e12, 0.1977e12)
+    assert abs(flops / 0.1193 / 494.7e12 - 0.3015) < 5e-4
