@@ -218,12 +218,14 @@ class JaxDetect:
 
         from configs.dmtrack_gs_official import get_config as official_config
         from dmtrack_jax.convert import convert_state_dict
-        from dmtrack_jax.models import build_model
+        from dmtrack_jax.models import build_model, with_winograd_kernels
 
         self.config = official_config()
         self.config.model.conv_algorithm = conv_algorithm
-        self.variables, _ = convert_state_dict(torch_ref.numpy_state_dict(reference), self.config)
+        converted, _ = convert_state_dict(torch_ref.numpy_state_dict(reference), self.config)
         model = self.model = build_model(self.config.model)
+        # As the tracker's NetworkStep holds them: Winograd kernel transforms computed once.
+        self.variables = with_winograd_kernels(model, converted)
         self.image_nhwc = jnp.asarray(image.numpy().transpose(0, 2, 3, 1))
         encode = jax.jit(lambda v, x, b: model.apply(v, x, b, method=model.encode_template))
         self.kernels = encode(self.variables, self.image_nhwc, jnp.asarray([[box]], jnp.float32))

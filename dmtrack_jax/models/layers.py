@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from dmtrack_jax.ops.deform_conv import deform_conv2d, split_offset_mask
-from dmtrack_jax.ops.winograd import conv3x3_winograd, resolve_conv_algorithm
+from dmtrack_jax.ops.winograd import (conv3x3_winograd_transformed, resolve_conv_algorithm,
+                                      winograd_kernel)
 
 Dtype = Any
 
@@ -23,6 +24,10 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 kaiming_normal = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
+
+# Variable collection of the transformed Winograd kernels (`Conv3x3`): derived from `params`,
+# never trained or saved; see `models.with_winograd_kernels`.
+WINOGRAD_COLLECTION = "winograd"
 
 
 class Conv3x3(nn.Module):
@@ -44,7 +49,7 @@ class Conv3x3(nn.Module):
                             self.param_dtype).astype(self.dtype)
         x = x.astype(self.dtype)
         if resolve_conv_algorithm(self.algorithm, x.shape[-1], self.dtype) == "winograd":
-            y = conv3x3_winograd(x, kernel)
+            y = conv3x3_winograd_transformed(x, self._winograd_kernel(kernel))
         else:
             batched = x.reshape(-1, *x.shape[-3:])
             y = jax.lax.conv_general_dilated(batched, kernel, (1, 1), ((1, 1), (1, 1)),
@@ -54,6 +59,20 @@ class Conv3x3(nn.Module):
             y = y + self.param("bias", self.bias_init, (self.features,),
                                self.param_dtype).astype(self.dtype)
         return y
+
+
+    def _winograd_kernel(self, kernel):
+        """G g G^T of the kernel: read from the 'winograd' collection where the caller passed
+        it (`models.with_winograd_kernels`, computed once for fixed inference weights), else
+        computed here, and stored there when that collection is mutable."""
+        if self.has_variable(WINOGRAD_COLLECTION, "kernel"):
+            return self.get_variable(WINOGRAD_COLLECTION, "kernel")
+        u = winograd_kernel(kernel)
+        # Not at `init`: there every collection is mutable, and the transforms must never
+        # reach the saved variables.
+        if self.is_mutable_collection(WINOGRAD_COLLECTION) and not self.is_initializing():
+            self.put_variable(WINOGRAD_COLLECTION, "kernel", u)
+        return u
 
 
 def conv(

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dmtrack_jax.models import with_winograd_kernels
 from dmtrack_jax.ops.boxes import check_template_boxes
 from dmtrack_jax.ops.postprocess import sample_embeddings, select_candidates
 
@@ -138,13 +139,24 @@ class NetworkStep:
 
     def __init__(self, model, variables, tracker_config):
         self.model = model
-        self.variables = variables
+        self._given_variables = variables
+        self._variables = None
         self.config = tracker_config
         self.strides = tuple(model.strides)
         self.has_reid = model.reid_dim > 0
         self._encode = jax.jit(self._encode_fn)
         self._detect = jax.jit(self._detect_fn)
         self._compiled: set[tuple[str, int, int, int]] = set()
+
+    @property
+    def variables(self):
+        """The model's variables as the jitted steps take them: the given ones plus, computed
+        on first use, each Winograd conv's kernel transform (`with_winograd_kernels`: the
+        weights are fixed, so not once per frame). Variables that do not fit the model raise
+        flax's error here, at the first `encode`."""
+        if self._variables is None:
+            self._variables = with_winograd_kernels(self.model, self._given_variables)
+        return self._variables
 
     @property
     def compiled_sizes(self) -> list[tuple[str, int, int, int]]:

@@ -50,7 +50,11 @@ def random_case(seed, height=7, width=6, cin=3, cout=4, offset_scale=2.5):
     return image, offset, mask, kernel
 
 
-def test_matches_numpy_reference_with_samples_outside_image():
+METHODS = ["columns", "points"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_matches_numpy_reference_with_samples_outside_image(method):
     image, offset, mask, kernel = random_case(0)
     # Push a few samples well outside and a few just outside (within one pixel) the image.
     offset[0, 0, 0] = -3.3
@@ -59,14 +63,16 @@ def test_matches_numpy_reference_with_samples_outside_image():
     offset[3, 2, 5] = 9.4
     expected = deform_conv_np(image, offset, mask, kernel)
     got = deform_conv2d_single(jnp.asarray(image, jnp.float32), jnp.asarray(offset, jnp.float32),
-                               jnp.asarray(mask, jnp.float32), jnp.asarray(kernel, jnp.float32))
+                               jnp.asarray(mask, jnp.float32), jnp.asarray(kernel, jnp.float32),
+                               method=method)
     # Some samples really fall outside: the case exercises the zero border.
     ys = np.arange(7)[:, None, None] - 1 + np.repeat(np.arange(3), 3)[None, None] + offset[..., 0::2]
     assert (ys < -1).any() and ((ys > -1) & (ys < 0)).any()
     np.testing.assert_allclose(np.asarray(got), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_stride_two_and_dilation_match_reference():
+@pytest.mark.parametrize("method", METHODS)
+def test_stride_two_and_dilation_match_reference(method):
     rng = np.random.default_rng(3)
     image = rng.normal(size=(9, 8, 2))
     out_h, out_w = 5, 4  # stride 2, pad 2, dilation 2
@@ -75,7 +81,7 @@ def test_stride_two_and_dilation_match_reference():
     kernel = rng.normal(size=(3, 3, 2, 3))
     expected = deform_conv_np(image, offset, mask, kernel, stride=2, pad=2, dil=2)
     got = deform_conv2d_single(*(jnp.asarray(a, jnp.float32) for a in (image, offset, mask, kernel)),
-                               stride=2, padding=2, dilation=2)
+                               stride=2, padding=2, dilation=2, method=method)
     np.testing.assert_allclose(np.asarray(got), expected, atol=1e-5, rtol=1e-5)
 
 
@@ -99,8 +105,9 @@ def test_split_offset_mask_follows_mmcv_layout():
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("wrt", ["image", "offset", "mask"])
-def test_gradients_match_finite_differences(wrt):
+def test_gradients_match_finite_differences(wrt, method):
     image, offset, mask, kernel = random_case(2, height=5, width=4, cin=2, cout=2, offset_scale=1.8)
     weights = np.random.default_rng(5).normal(size=(5, 4, 2))
     args = {"image": image, "offset": offset, "mask": mask}
@@ -108,7 +115,8 @@ def test_gradients_match_finite_differences(wrt):
         def loss(x):
             a = dict(args, **{wrt: x})
             out = deform_conv2d_single(jnp.asarray(a["image"]), jnp.asarray(a["offset"]),
-                                       jnp.asarray(a["mask"]), jnp.asarray(kernel))
+                                       jnp.asarray(a["mask"]), jnp.asarray(kernel),
+                                       method=method)
             return jnp.sum(out * weights)
 
         x0 = jnp.asarray(args[wrt], jnp.float64)
@@ -122,3 +130,15 @@ def test_gradients_match_finite_differences(wrt):
             bump[idx] = eps
             numeric = (float(loss(x0 + bump)) - float(loss(x0 - bump))) / (2 * eps)
             np.testing.assert_allclose(grad[idx], numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_auto_method_and_unknown_method():
+    from dmtrack_jax.ops.deform_conv import resolve_dcn_method
+
+    expected = "points" if jax.default_backend() == "cpu" else "columns"
+    assert resolve_dcn_method("auto") == expected
+    assert resolve_dcn_method("columns") == "columns"
+    image, offset, mask, kernel = random_case(4)
+    with pytest.raises(ValueError, match="method must be one of"):
+        deform_conv2d_single(*(jnp.asarray(a, jnp.float32) for a in (image, offset, mask, kernel)),
+                             method="gather")

@@ -117,3 +117,76 @@ def test_training_builds_auto_convs_as_xla_convs():
     assert build_model(config, for_training=True).conv_algorithm == "direct"
     config.conv_algorithm = "winograd"  # an explicit choice is the user's
     assert build_model(config, for_training=True).conv_algorithm == "winograd"
+
+
+def test_transformed_kernel_shapes_are_checked():
+    x = jnp.zeros((4, 4, 3))
+    with pytest.raises(ValueError, match=r"\(16, Cin, Cout\)"):
+        winograd.conv3x3_winograd_transformed(x, jnp.zeros((9, 3, 2)))
+    with pytest.raises(ValueError, match="2 input channels, input has 3"):
+        winograd.conv3x3_winograd_transformed(x, jnp.zeros((16, 2, 2)))
+
+
+def _tiny_model(algorithm):
+    from configs import tiny
+    from dmtrack_jax.models import build_model, init_variables
+
+    config = tiny.get_config().model
+    config.conv_algorithm = algorithm
+    model = build_model(config)
+    # Same parameters for every algorithm: initialised (jitted) with XLA's convs.
+    config.conv_algorithm = "direct"
+    direct = build_model(config)
+    variables = jax.jit(lambda key: init_variables(direct, key))(jax.random.PRNGKey(0))
+    # init never stores the transforms (they must not reach saved variables).
+    assert "winograd" not in jax.eval_shape(
+        lambda: init_variables(model, jax.random.PRNGKey(0), (32, 32)))
+    return model, variables
+
+
+def test_cached_transforms_give_the_same_network_and_are_the_ones_used():
+    """`with_winograd_kernels` stores G g G^T of every Winograd conv (trunk, FPN and the head's
+    towers, which are vmapped over targets and images) once; `detect` then reads them. Same
+    outputs as transforming on every call; a cache made from other weights changes the
+    outputs, so the cache really is what the convs use."""
+    from dmtrack_jax.models import with_winograd_kernels
+
+    model, variables = _tiny_model("winograd")
+    cached = with_winograd_kernels(model, variables)
+    transforms = jax.tree_util.tree_leaves_with_path(cached["winograd"])
+    paths = [jax.tree_util.keystr(path) for path, _ in transforms]
+    assert any("bbox_head" in p and "cls_convs_0" in p for p in paths), paths
+    assert any("fpn_convs" in p for p in paths), paths
+    # Each is exactly the transform of its conv's kernel.
+    for path, u in transforms:
+        kernel = variables["params"]
+        for key in path[:-1]:
+            kernel = kernel[key.key]
+        np.testing.assert_allclose(np.asarray(u), np.asarray(winograd_kernel(kernel["kernel"])),
+                                   rtol=1e-6, atol=1e-7)
+
+    rng = np.random.default_rng(0)
+    images = jnp.asarray(rng.normal(size=(1, 64, 64, 3)), jnp.float32)
+    boxes = jnp.asarray([[[20.0, 16.0, 52.0, 44.0], [8.0, 8.0, 30.0, 40.0]]], jnp.float32)
+    encode = jax.jit(lambda v: model.apply(v, images, boxes, method=model.encode_template))
+    detect = jax.jit(lambda v, k: model.apply(v, images, k, method=model.detect))
+    kernels = encode(variables)
+    plain, fast = detect(variables, kernels), detect(cached, kernels)
+    for a, b in zip(jax.tree_util.tree_leaves(plain), jax.tree_util.tree_leaves(fast)):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
+
+    stale = dict(variables, winograd=jax.tree_util.tree_map(lambda u: u * 1.5,
+                                                            cached["winograd"]))
+    changed = detect(stale, kernels)
+    assert not np.allclose(np.asarray(changed["cls"][0]), np.asarray(plain["cls"][0]))
+    # A stale collection passed in is replaced, not kept.
+    redone = with_winograd_kernels(model, stale)
+    np.testing.assert_array_equal(np.asarray(jax.tree_util.tree_leaves(redone["winograd"])[0]),
+                                  np.asarray(jax.tree_util.tree_leaves(cached["winograd"])[0]))
+
+
+def test_no_winograd_convs_leave_the_variables_alone():
+    from dmtrack_jax.models import with_winograd_kernels
+
+    model, variables = _tiny_model("direct")
+    assert with_winograd_kernels(model, variables).keys() == variables.keys()
