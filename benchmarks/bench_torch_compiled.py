@@ -380,8 +380,12 @@ def time_parts(args, worker, model, variables, x, kernels, config) -> dict:
 
     if args.parts_repeats <= 0:
         return {}
-    trunk_module = DLABase(tuple(config.model.dla_levels), tuple(config.model.dla_channels))
-    trunk_variables = {c: variables[c]["backbone"]["base"] for c in ("params", "batch_stats")}
+    # The trunk exactly as inside `detect`: the model's conv algorithm, and its Winograd
+    # transforms where `variables` carries them (bench_torch_vs_jax.JaxDetect).
+    trunk_module = DLABase(tuple(config.model.dla_levels), tuple(config.model.dla_channels),
+                           conv_algorithm=model.conv_algorithm)
+    trunk_variables = {c: variables[c]["backbone"]["base"] for c in variables
+                       if "base" in variables[c].get("backbone", {})}
     jitted = {
         "trunk": (jax.jit(lambda v, a: trunk_module.apply(v, a, False)), (trunk_variables, x)),
         "backbone": (jax.jit(lambda v, a: model.apply(
