@@ -56,7 +56,7 @@ def machine() -> dict[str, Any]:
     if "jax" in sys.modules:
         jax = sys.modules["jax"]
         info["jax_devices"] = f"{jax.device_count()} x {jax.devices()[0].platform}"
-    for name in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS"):
+    for name in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS", "GLIBC_TUNABLES"):
         if os.environ.get(name):
             info[name] = os.environ[name]
     return info
