@@ -60,7 +60,6 @@ class Conv3x3(nn.Module):
                                self.param_dtype).astype(self.dtype)
         return y
 
-
     def _winograd_kernel(self, kernel):
         """G g G^T of the kernel: read from the 'winograd' collection where the caller passed
         it (`models.with_winograd_kernels`, computed once for fixed inference weights), else
