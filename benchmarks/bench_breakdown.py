@@ -22,7 +22,7 @@ import time
 
 
 import benchlib
-from bench_torch_vs_jax import build_reference, torch_dcn_share
+from bench_torch_vs_jax import build_reference, jax_trunk, torch_dcn_share
 
 
 def main() -> None:
@@ -61,7 +61,6 @@ def main() -> None:
     from configs.dmtrack_gs_official import get_config as official_config
     from dmtrack_jax.convert import convert_state_dict
     from dmtrack_jax.models import build_model, with_winograd_kernels
-    from dmtrack_jax.models.dla import DLABase
 
     config = official_config()
     config.model.conv_algorithm = args.conv_algorithm
@@ -71,12 +70,7 @@ def main() -> None:
     x = jnp.asarray(image.numpy().transpose(0, 2, 3, 1))
     jax_kernels = jax.jit(lambda v, a, b: model.apply(v, a, b, method=model.encode_template))(
         variables, x, jnp.asarray([[box]], jnp.float32))
-    # The trunk exactly as inside `detect`: the model's conv algorithm, and its Winograd
-    # transforms where `variables` carries them (bench_torch_vs_jax.JaxDetect).
-    trunk_module = DLABase(tuple(config.model.dla_levels), tuple(config.model.dla_channels),
-                           conv_algorithm=model.conv_algorithm)
-    trunk_variables = {c: variables[c]["backbone"]["base"] for c in variables
-                       if "base" in variables[c].get("backbone", {})}
+    trunk_module, trunk_variables = jax_trunk(model, config, variables)
     jitted = {
         "trunk": (jax.jit(lambda v, a: trunk_module.apply(v, a, False)), (trunk_variables, x)),
         "backbone": (jax.jit(lambda v, a: model.apply(

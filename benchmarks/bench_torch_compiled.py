@@ -50,7 +50,7 @@ import traceback
 import numpy as np
 
 import benchlib
-from bench_torch_vs_jax import JaxDetect, build_reference, relative_error
+from bench_torch_vs_jax import JaxDetect, build_reference, jax_trunk, relative_error
 
 PAUSE_S = 0.5
 WARMUP_TC = 6  # untimed torch.compile calls before timing
@@ -376,16 +376,10 @@ def time_parts(args, worker, model, variables, x, kernels, config) -> dict:
     of --parts-repeats (each part difference carries the noise of two medians)."""
     import jax
 
-    from dmtrack_jax.models.dla import DLABase
 
     if args.parts_repeats <= 0:
         return {}
-    # The trunk exactly as inside `detect`: the model's conv algorithm, and its Winograd
-    # transforms where `variables` carries them (bench_torch_vs_jax.JaxDetect).
-    trunk_module = DLABase(tuple(config.model.dla_levels), tuple(config.model.dla_channels),
-                           conv_algorithm=model.conv_algorithm)
-    trunk_variables = {c: variables[c]["backbone"]["base"] for c in variables
-                       if "base" in variables[c].get("backbone", {})}
+    trunk_module, trunk_variables = jax_trunk(model, config, variables)
     jitted = {
         "trunk": (jax.jit(lambda v, a: trunk_module.apply(v, a, False)), (trunk_variables, x)),
         "backbone": (jax.jit(lambda v, a: model.apply(

@@ -207,6 +207,18 @@ def main() -> None:
     print(f"wrote {path}")
 
 
+def jax_trunk(model, config, variables):
+    """The DLA-34 trunk alone, built exactly as inside `model.detect` (the model's conv
+    algorithm, and its Winograd transforms where `variables` carries them): (module, its
+    variables), for timing the trunk as a part of the network step."""
+    from dmtrack_jax.models.dla import DLABase
+
+    module = DLABase(tuple(config.model.dla_levels), tuple(config.model.dla_channels),
+                     conv_algorithm=model.conv_algorithm)
+    return module, {c: variables[c]["backbone"]["base"] for c in variables
+                    if "base" in variables[c].get("backbone", {})}
+
+
 class JaxDetect:
     """Our side of the comparison: the reference's weights converted into the GS config's model
     (`conv_algorithm` set), frame 1's kernels encoded once, and `run()` = one jitted detect
