@@ -25,8 +25,8 @@ else from the conv+dot count below (`mfu_flop_count`: on a GPU the lowered count
 available and the compiled program's leaves out the cuDNN calls), and `mfu_conv_dot_median`
 from the convolutions and matrix products of the traced step (forward and backward,
 2 x multiply-adds, bench_flops.matmul_conv_flops; 10.5% above XLA's count on the tiny config,
-2026-11-29, perhaps from counting the inserted zeros of the dilated convs that back-propagate through
-strided ones: not checked). --dtype bfloat16 sets config.model.dtype (bf16 compute,
+2026-11-29, perhaps from counting the inserted zeros of the dilated convs that back-propagate
+through strided ones: not checked). --dtype bfloat16 sets config.model.dtype (bf16 compute,
 f32 parameters). --profile-dir traces --profile-steps more steps under jax.profiler and adds
 their summary (benchmarks/trace_summary.py).
 Writes benchmarks/results/train_<config>_<devices>dev_b<batch>[_<dtype>].json (and
